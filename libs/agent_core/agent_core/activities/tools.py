@@ -1,0 +1,92 @@
+"""The tool activity: validate arguments, run the tool once, report the outcome.
+
+Every outcome the agent should hear about comes back as a ``ToolResult``
+(``ok=False`` with the reason for bad arguments, an unknown tool or a
+``ToolFailed``), so the workflow never mistakes a failure for success.
+Unexpected exceptions propagate and Temporal retries them; side-effecting
+tools see the same idempotency key on every attempt, so a retry does not
+repeat the side effect.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from temporalio import activity
+
+from agent_core import events as ev
+from agent_core.activities.heartbeat import heartbeating
+from agent_core.errors import BadToolArgs, ToolFailed, UnknownTool
+from agent_core.events import EventSink
+from agent_core.metrics import TOOL_FAILURES, TOOL_LATENCY
+from agent_core.models import ConversationStatus, RunToolInput, ToolResult
+from agent_core.registry import Ledger, ToolContext, ToolHandler, validate_tool_args
+
+__all__ = ["ToolActivities", "idempotency_key"]
+
+
+def idempotency_key(workflow_id: str, call_id: str) -> str:
+    """Stable across activity retries and worker restarts: one side effect per call."""
+    return f"{workflow_id}/{call_id}"
+
+
+class ToolActivities:
+    """Runs registry tools; handlers, ledger and event sink come from the worker."""
+
+    def __init__(
+        self, handlers: Mapping[str, ToolHandler], ledger: Ledger, sink: EventSink
+    ) -> None:
+        self._handlers = handlers
+        self._ledger = ledger
+        self._sink = sink
+
+    @activity.defn
+    async def run_tool(self, input: RunToolInput) -> ToolResult:
+        call, seq = input.call, input.seq
+        await self._publish(
+            input,
+            ev.decision_recorded(seq, call.id, approved=True, reason=None),
+            ev.status_changed(seq, ConversationStatus.RUNNING_TOOL),
+            ev.tool_started(seq, call),
+        )
+        started = time.monotonic()
+        result = await self._run(input)
+        TOOL_LATENCY.labels(call.name).observe(time.monotonic() - started)
+        if result.ok:
+            await self._publish(input, ev.tool_result(seq, result))
+        else:
+            TOOL_FAILURES.labels(call.name).inc()
+            await self._publish(input, ev.tool_failed(seq, result))
+        return result
+
+    async def _run(self, input: RunToolInput) -> ToolResult:
+        call = input.call
+        handler = self._handlers.get(call.name)
+        try:
+            if handler is None:
+                raise UnknownTool(f"unknown tool {call.name!r}")
+            validate_tool_args(call.name, call.args)
+            async with heartbeating():
+                output = await handler(call.args, self._context(input))
+        except (BadToolArgs, UnknownTool, ToolFailed) as exc:
+            return ToolResult(call_id=call.id, name=call.name, ok=False, error=str(exc))
+        return ToolResult(call_id=call.id, name=call.name, ok=True, output=output)
+
+    def _context(self, input: RunToolInput) -> ToolContext:
+        progress_index = 0
+
+        async def report_progress(message: str) -> None:
+            nonlocal progress_index
+            await self._publish(
+                input, ev.tool_progress(input.seq, input.call.id, progress_index, message)
+            )
+            progress_index += 1
+
+        key = idempotency_key(input.workflow_id, input.call.id)
+        return ToolContext(
+            idempotency_key=key, ledger=self._ledger, report_progress=report_progress
+        )
+
+    async def _publish(self, input: RunToolInput, *events: ev.ConversationEvent) -> None:
+        await self._sink.publish(input.conversation_id, events)

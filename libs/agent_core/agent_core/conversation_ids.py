@@ -1,0 +1,22 @@
+"""Workflow ids derived from the tenant and the conversation id.
+
+Another tenant's key addresses a different, absent workflow: a conversation
+is invisible (404) to every tenant but its own without any lookup.
+"""
+
+from __future__ import annotations
+
+import re
+
+__all__ = ["TENANT_SEARCH_ATTRIBUTE", "is_valid_conversation_id", "workflow_id"]
+
+TENANT_SEARCH_ATTRIBUTE = "Tenant"
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def is_valid_conversation_id(conversation_id: str) -> bool:
+    return bool(_ID.fullmatch(conversation_id))
+
+
+def workflow_id(tenant: str, conversation_id: str) -> str:
+    return f"agent/{tenant}/{conversation_id}"

@@ -1,0 +1,153 @@
+"""The per-conversation event log on Redis streams: publish and read.
+
+One stream per conversation (``conv:{id}:events``) holds the events in the
+order they were published; its entry ids (assigned by Redis, only growing)
+are the SSE ``id:``. A hash beside it (``conv:{id}:keys``) maps each event's
+deterministic key to its entry id. A Lua script checks the hash and appends
+in one atomic step, so a retried or duplicate publish, from any process and
+at any time, is a no-op. Both keys are capped and expire (settings).
+
+Publishing is best-effort: when Redis is unreachable the event is dropped
+with a warning and the caller goes on. Temporal holds the truth; a reader
+that finds the log gone or trimmed rebuilds its view from a snapshot.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
+
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
+
+from agent_core.events import ConversationEvent
+
+__all__ = ["EventLog", "LoggedEvent"]
+
+log = logging.getLogger(__name__)
+
+# KEYS: stream, key hash. ARGV: maxlen, ttl, then (key, payload) pairs.
+_APPEND = """
+local added = 0
+for i = 3, #ARGV, 2 do
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'key', ARGV[i], 'event', ARGV[i + 1])
+    redis.call('HSET', KEYS[2], ARGV[i], id)
+    added = added + 1
+  end
+end
+if added > 0 then
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[2])
+end
+return added
+"""
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """An event as read back: its stream entry id, key and AG-UI JSON."""
+
+    id: str
+    key: str
+    data: str
+
+
+def stream_key(conversation_id: str) -> str:
+    return f"conv:{conversation_id}:events"
+
+
+def _keys_key(conversation_id: str) -> str:
+    return f"conv:{conversation_id}:keys"
+
+
+class EventLog:
+    """Redis-backed ``EventSink`` and reader. Use as an async context manager."""
+
+    def __init__(
+        self, redis_url: str, maxlen: int = 10_000, ttl_seconds: int = 7 * 24 * 3600
+    ) -> None:
+        self._redis = aioredis.from_url(
+            redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+        )
+        self._append = self._redis.register_script(_APPEND)
+        self._maxlen = maxlen
+        self._ttl = ttl_seconds
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+    async def publish(self, conversation_id: str, events: Sequence[ConversationEvent]) -> None:
+        """Append the events whose keys are new; never raises for Redis trouble."""
+        if not events:
+            return
+        args: list[str | int] = [self._maxlen, self._ttl]
+        for event in events:
+            args += [event.key, event.to_json()]
+        keys = [stream_key(conversation_id), _keys_key(conversation_id)]
+        try:
+            await self._append(keys=keys, args=args)
+        except RedisError as exc:
+            log.warning(
+                "event log unavailable, %d event(s) not published: %s",
+                len(events),
+                type(exc).__name__,
+            )
+
+    async def expire(self, conversation_id: str, seconds: int) -> None:
+        """Shorten the log's life once the conversation has ended."""
+        for key in (stream_key(conversation_id), _keys_key(conversation_id)):
+            await self._redis.expire(key, seconds)
+
+    async def ping(self) -> bool:
+        try:
+            return bool(await self._redis.ping())
+        except RedisError:
+            return False
+
+    async def bounds(self, conversation_id: str) -> tuple[str, str] | None:
+        """First and last entry ids, or None when the stream does not exist."""
+        info = (
+            await self._redis.xinfo_stream(stream_key(conversation_id))
+            if await self._redis.exists(stream_key(conversation_id))
+            else None
+        )
+        if not info or not info.get("first-entry"):
+            return None
+        return info["first-entry"][0], info["last-generated-id"]
+
+    async def first_key(self, conversation_id: str) -> str | None:
+        entries = await self._redis.xrange(stream_key(conversation_id), count=1)
+        return entries[0][1].get("key") if entries else None
+
+    async def read_after(
+        self, conversation_id: str, after: str, block_ms: int | None = None, count: int = 500
+    ) -> list[LoggedEvent]:
+        """Entries strictly after ``after`` ("0" for all), waiting up to ``block_ms``."""
+        reply = await self._redis.xread(
+            {stream_key(conversation_id): after}, count=count, block=block_ms
+        )
+        return [
+            LoggedEvent(entry_id, fields.get("key", ""), fields.get("event", "{}"))
+            for _, entries in reply or []
+            for entry_id, fields in entries
+        ]
+
+    async def contains(self, conversation_id: str, entry_id: str) -> bool:
+        """Whether ``entry_id`` is still in the stream (not trimmed, not lost)."""
+        entries = await self._redis.xrange(stream_key(conversation_id), min=entry_id, max=entry_id)
+        return bool(entries)

@@ -1,0 +1,27 @@
+"""Prometheus metrics of the workers (the gateway keeps its own in agent_api).
+
+Defined once at import on the default registry; each worker serves them on
+``METRICS_PORT``. Label values are bounded (tool names, outcomes, kinds).
+"""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+__all__ = ["LLM_LATENCY", "LLM_TOKENS", "TOOL_FAILURES", "TOOL_LATENCY", "TURNS"]
+
+TURNS = Counter("agent_turns_total", "Agent turns planned, by outcome", ["next"])
+LLM_LATENCY = Histogram(
+    "agent_llm_call_seconds",
+    "Model call latency, by kind (validate, plan, summarize)",
+    ["kind"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+)
+LLM_TOKENS = Counter("agent_llm_tokens_total", "Tokens used, by direction", ["direction"])
+TOOL_LATENCY = Histogram(
+    "agent_tool_seconds",
+    "Tool run latency, by tool",
+    ["tool"],
+    buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30),
+)
+TOOL_FAILURES = Counter("agent_tool_failures_total", "Tool runs that failed, by tool", ["tool"])

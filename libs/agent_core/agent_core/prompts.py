@@ -1,0 +1,192 @@
+"""What the model is told: system prompts, tool definitions, message rendering.
+
+Pure functions of the goal, the summary and the recent window, so the LLM
+activity stays a thin loop around the model call and tests can read exactly
+what a model would see.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from agent_core.models import Message, TurnContext
+from agent_core.registry import Goal, ToolSpec, get_goal, goal_tools
+
+__all__ = [
+    "DONE_TOOL",
+    "VALIDATION_TOOL",
+    "plan_messages",
+    "plan_tools",
+    "render_window",
+    "summary_messages",
+    "validation_messages",
+]
+
+DONE_TOOL = "done"
+VALIDATION_TOOL = "report_validation"
+
+_DONE_SPEC: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": DONE_TOOL,
+        "description": "Call when the goal is fully achieved and the conversation can end.",
+        "parameters": {
+            "type": "object",
+            "properties": {"summary": {"type": "string", "description": "What was achieved."}},
+            "required": ["summary"],
+        },
+    },
+}
+
+_VALIDATION_SPEC: dict[str, Any] = {
+    "type": "function",
+    "function": {
+        "name": VALIDATION_TOOL,
+        "description": "Report whether the user's latest message fits the agent's goal.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "valid": {"type": "boolean"},
+                "reason": {
+                    "type": "string",
+                    "description": "If not valid: what the user can ask instead.",
+                },
+            },
+            "required": ["valid", "reason"],
+        },
+    },
+}
+
+
+def _tool_spec(tool: ToolSpec) -> dict[str, Any]:
+    return {
+        "type": "function",
+        "function": {
+            "name": tool.name,
+            "description": tool.description,
+            "parameters": tool.parameters,
+        },
+    }
+
+
+def plan_tools(goal_id: str) -> list[dict[str, Any]]:
+    """The goal's tools in OpenAI format, plus the built-in ``done``."""
+    return [*(_tool_spec(t) for t in goal_tools(goal_id)), _DONE_SPEC]
+
+
+def validation_tools() -> list[dict[str, Any]]:
+    return [_VALIDATION_SPEC]
+
+
+def _goal_brief(goal: Goal) -> str:
+    return f"You are {goal.agent_name}. Your goal: {goal.description}"
+
+
+def _summary_note(summary: str) -> list[dict[str, Any]]:
+    return (
+        [{"role": "system", "content": f"Summary of the earlier conversation:\n{summary}"}]
+        if summary
+        else []
+    )
+
+
+def plan_messages(context: TurnContext) -> list[dict[str, Any]]:
+    goal = get_goal(context.goal_id)
+    system = (
+        f"{_goal_brief(goal)}\n\n"
+        "Work towards the goal one step at a time. Ask the user for anything a tool needs that "
+        "you do not know yet; never invent argument values. When you have every argument a tool "
+        "needs, say in one or two sentences what you will do and call the tool: the user is asked "
+        "to confirm before it runs. After a tool result, tell the user the outcome. A tool result "
+        "with ok=false failed: say so plainly and suggest what to do. When the goal is achieved, "
+        f"call `{DONE_TOOL}`.\n\nExample conversation:\n{goal.example_conversation}"
+    )
+    return [
+        {"role": "system", "content": system},
+        *_summary_note(context.summary),
+        *render_window(context.window),
+    ]
+
+
+def validation_messages(context: TurnContext, prompt: str) -> list[dict[str, Any]]:
+    goal = get_goal(context.goal_id)
+    system = (
+        f"{_goal_brief(goal)}\n\nDecide whether the user's latest message belongs in this "
+        "conversation: answers to your questions, confirmations, greetings, corrections and "
+        "anything about the goal are valid. Requests for something unrelated to the goal are "
+        f"not. Call `{VALIDATION_TOOL}`; when not valid, give a short, friendly reason that "
+        "tells the user what you can help with."
+    )
+    recent = render_window(context.window[-6:])
+    return [{"role": "system", "content": system}, *recent, {"role": "user", "content": prompt}]
+
+
+def summary_messages(previous_summary: str, messages: list[Message]) -> list[dict[str, Any]]:
+    transcript = "\n".join(f"{m.role}: {m.text}" for m in messages)
+    system = (
+        "Summarise this conversation between a user and an agent for the agent's own memory: "
+        "keep every fact the user gave (names, dates, places, ids, amounts), every tool result "
+        "that still matters and what is still open. At most 200 words."
+    )
+    body = (
+        f"Earlier summary:\n{previous_summary}\n\nNew messages:\n{transcript}"
+        if previous_summary
+        else transcript
+    )
+    return [{"role": "system", "content": system}, {"role": "user", "content": body}]
+
+
+def render_window(window: list[Message]) -> list[dict[str, Any]]:
+    """Transcript lines as OpenAI messages, keeping tool calls paired with results.
+
+    A tool message is only valid right after the assistant message that made
+    the call: a result whose call fell out of the window is rendered as a note,
+    and a proposal that never got a result (superseded, still pending) loses
+    its ``tool_calls``.
+    """
+    answered = {m.tool_result.call_id for m in window if m.role == "tool" and m.tool_result}
+    proposed: set[str] = set()
+    rendered: list[dict[str, Any]] = []
+    for m in window:
+        if m.role == "user":
+            rendered.append({"role": "user", "content": m.text})
+        elif m.role == "agent":
+            rendered.append(_render_agent(m, answered, proposed))
+        elif m.tool_result:
+            rendered.append(_render_tool(m, proposed))
+    return rendered
+
+
+def _render_agent(m: Message, answered: set[str], proposed: set[str]) -> dict[str, Any]:
+    call = m.tool_call
+    if call is None or call.id not in answered:
+        text = (
+            m.text if call is None else f"{m.text}\n(proposed {call.name} {json.dumps(call.args)})"
+        )
+        return {"role": "assistant", "content": text}
+    proposed.add(call.id)
+    function = {"name": call.name, "arguments": json.dumps(call.args)}
+    return {
+        "role": "assistant",
+        "content": m.text,
+        "tool_calls": [{"id": call.id, "type": "function", "function": function}],
+    }
+
+
+def _render_tool(m: Message, proposed: set[str]) -> dict[str, Any]:
+    result = m.tool_result
+    assert result is not None
+    content = json.dumps(
+        {"ok": result.ok, "output": result.output, "error": result.error, **_rejection(m)}
+    )
+    if result.call_id in proposed:
+        return {"role": "tool", "tool_call_id": result.call_id, "content": content}
+    return {"role": "user", "content": f"[result of {result.name}: {content}]"}
+
+
+def _rejection(m: Message) -> dict[str, Any]:
+    output = m.tool_result.output if m.tool_result else None
+    if output and output.get("rejected"):
+        return {"rejected": True, "reason": output.get("reason")}
+    return {}

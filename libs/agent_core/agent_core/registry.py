@@ -1,0 +1,132 @@
+"""The goal and tool registry: one dict of goals, one dict of tools.
+
+A tool is declared once (name, description, JSON schema of its arguments, the
+dotted path of the function that runs it); a goal lists the tools it may use.
+The LLM worker turns the declarations into model tool definitions, the tool
+worker resolves ``handler`` paths and validates arguments before a run.
+Adding a tool is one function plus one ``ToolSpec`` in a goal module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from jsonschema import Draft202012Validator
+
+from agent_core.errors import BadToolArgs, UnknownGoal, UnknownTool
+
+__all__ = [
+    "GOALS",
+    "TOOLS",
+    "Goal",
+    "Ledger",
+    "ToolContext",
+    "ToolHandler",
+    "ToolSpec",
+    "get_goal",
+    "get_tool",
+    "goal_tools",
+    "validate_tool_args",
+]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool: what the model is told, how its args are checked, what runs it."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    handler: str
+    side_effects: bool = False
+
+
+@dataclass(frozen=True)
+class Goal:
+    """An agent goal: its persona, the tools it may use and how a chat starts."""
+
+    id: str
+    title: str
+    description: str
+    agent_name: str
+    tools: tuple[str, ...]
+    starter_prompt: str
+    example_conversation: str
+    category: str = "general"
+
+
+class Ledger(Protocol):
+    """Durable record of side effects, so a retried tool run does not repeat one."""
+
+    async def record_once(self, key: str, value: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+        """Store ``value`` under ``key`` unless present; return the stored value
+        and whether this call created it."""
+        ...
+
+
+@dataclass
+class ToolContext:
+    """Handed to every tool run: a stable idempotency key, a side-effect
+    ledger keyed by it, and a hook to report progress to the user."""
+
+    idempotency_key: str
+    ledger: Ledger = field(repr=False)
+    report_progress: Callable[[str], Awaitable[None]] = field(repr=False)
+
+
+class ToolHandler(Protocol):
+    async def __call__(self, args: dict[str, Any], ctx: ToolContext) -> dict[str, Any]: ...
+
+
+def _collect() -> tuple[dict[str, Goal], dict[str, ToolSpec]]:
+    from agent_core.goals import ALL_GOALS, ALL_TOOLS
+
+    tools = {t.name: t for t in ALL_TOOLS}
+    goals = {g.id: g for g in ALL_GOALS}
+    for goal in goals.values():
+        missing = [name for name in goal.tools if name not in tools]
+        if missing:
+            raise UnknownTool(f"goal {goal.id} lists undeclared tools {missing}")
+    return goals, tools
+
+
+GOALS, TOOLS = _collect()
+_VALIDATORS = {name: Draft202012Validator(t.parameters) for name, t in TOOLS.items()}
+
+
+def get_goal(goal_id: str) -> Goal:
+    try:
+        return GOALS[goal_id]
+    except KeyError:
+        raise UnknownGoal(f"unknown goal {goal_id!r}") from None
+
+
+def get_tool(name: str) -> ToolSpec:
+    try:
+        return TOOLS[name]
+    except KeyError:
+        raise UnknownTool(f"unknown tool {name!r}") from None
+
+
+def goal_tools(goal_id: str) -> list[ToolSpec]:
+    return [TOOLS[name] for name in get_goal(goal_id).tools]
+
+
+def validate_tool_args(name: str, args: dict[str, Any]) -> None:
+    """Raise ``BadToolArgs`` listing every schema violation of ``args``."""
+    validator = _VALIDATORS.get(name)
+    if validator is None:
+        raise UnknownTool(f"unknown tool {name!r}")
+    problems = [_describe(err) for err in validator.iter_errors(args)]
+    if problems:
+        raise BadToolArgs(name, sorted(problems))
+
+
+def _describe(err: Any) -> str:
+    if err.validator == "required" and isinstance(err.instance, dict):
+        missing = [p for p in err.validator_value if p not in err.instance]
+        return "missing " + ", ".join(missing)
+    where = ".".join(str(p) for p in err.absolute_path)
+    return f"{where}: {err.message}" if where else err.message

@@ -1,0 +1,73 @@
+"""Every setting of every service, read from the environment in one place.
+
+Services build one ``Settings()`` at start-up and hand the parts they need to
+the objects they create; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings"]
+
+
+class Settings(BaseSettings):
+    """Environment variables (upper-case field names) with local-stack defaults."""
+
+    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+
+    # Temporal
+    temporal_address: str = "localhost:7233"
+    temporal_namespace: str = "default"
+    temporal_api_key: SecretStr | None = None
+    temporal_tls: bool = False
+    temporal_tls_cert: Path | None = None
+    temporal_tls_key: Path | None = None
+    temporal_tls_ca: Path | None = None
+    workflow_task_queue: str = "agent-workflows"
+    llm_task_queue: str = "agent-llm"
+    tools_task_queue: str = "agent-tools"
+
+    # Redis (the live event log)
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    events_stream_maxlen: int = Field(10_000, ge=100)
+    events_retention_seconds: int = Field(7 * 24 * 3600, ge=60)
+    events_ended_retention_seconds: int = Field(3600, ge=1)
+
+    # Model (any litellm model string)
+    llm_model: str = "openai/fake-agent"
+    llm_api_base: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_timeout_seconds: float = Field(60.0, gt=0)
+    llm_max_repairs: int = Field(2, ge=0, le=5)
+
+    # Agent behaviour
+    agent_show_confirm: bool = True
+    agent_history_window: int = Field(12, ge=2)
+    agent_max_turns_per_run: int = Field(50, ge=2)
+    agent_max_prompt_chars: int = Field(8_000, ge=1)
+    agent_max_history_events: int = Field(4_000, ge=200)
+    agent_heartbeat_timeout_seconds: float = Field(10.0, gt=0)
+
+    # Metrics: the service's own Prometheus port, and the Temporal SDK's (0 = off)
+    metrics_port: int = Field(0, ge=0, le=65535)
+    temporal_metrics_port: int = Field(0, ge=0, le=65535)
+
+    # Gateway
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(8000, ge=1, le=65535)
+    api_keys: SecretStr | None = None
+    api_keys_file: Path | None = None
+    api_dev_mode: bool = False
+    api_cors_origins: str = ""
+    api_rate_limit_per_minute: int = Field(120, ge=1)
+    api_sse_ping_seconds: float = Field(15.0, gt=0)
+
+    @cached_property
+    def cors_origins(self) -> list[str]:
+        """``API_CORS_ORIGINS`` as a list (comma-separated in the environment)."""
+        return [o.strip() for o in self.api_cors_origins.split(",") if o.strip()]

@@ -1,0 +1,66 @@
+"""Run a service's Temporal workers until SIGINT/SIGTERM, with metrics served.
+
+Both worker services share this: connect to Temporal, open the event log,
+serve Prometheus on ``METRICS_PORT``, build the service's workers, run them,
+and drain them on a signal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable, Sequence
+
+from prometheus_client import start_http_server
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from agent_core.event_log import EventLog
+from agent_core.settings import Settings
+from agent_core.temporal_client import connect_temporal
+
+__all__ = ["WorkerFactory", "run_service"]
+
+log = logging.getLogger(__name__)
+
+WorkerFactory = Callable[[Client, EventLog, Settings], Sequence[Worker]]
+
+
+async def _serve(settings: Settings, build: WorkerFactory, name: str) -> None:
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port)
+    client = await connect_temporal(settings)
+    async with EventLog(
+        settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
+    ) as log_:
+        workers = build(client, log_, settings)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        queues = ", ".join(w.task_queue for w in workers)
+        log.info("%s polling %s at %s", name, queues, settings.temporal_address)
+        runs = [asyncio.create_task(w.run()) for w in workers]
+        await stop.wait()
+        log.info("%s shutting down", name)
+        await asyncio.gather(*(w.shutdown() for w in workers))
+        await asyncio.gather(*runs, return_exceptions=True)
+
+
+def run_service(build: WorkerFactory, name: str) -> None:
+    """Console entry point body: run, then leave through ``os._exit`` (sdk-python #300)."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    code = 0
+    try:
+        asyncio.run(_serve(Settings(), build, name))
+    except Exception:
+        log.exception("%s stopped on an error", name)
+        code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -1,0 +1,1 @@
+"""Builders shared by the tests: the in-process agent stack and its helpers."""
