@@ -1,0 +1,144 @@
+"""The auto brain: deterministic answers when no reply is scripted.
+
+It lets the whole product run offline (demos, benchmarks, the local stack)
+and lets tests script only the turns they care about. It reads only what a
+real model would: the messages and the offered tools. Validation passes
+unless the user says "off-topic"; the planner proposes the goal's tools in
+order until each has an ``ok: true`` result, asks the user after a failure
+or rejection, then calls ``done``; summaries digest the user messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from fake_llm.inbound import DONE_TOOL, VALIDATION_TOOL, ChatRequest, message_text
+from fake_llm.replies import Kind, Reply
+from fake_llm.schema_args import arguments_from_schema
+
+__all__ = ["OFF_TOPIC_REASON", "auto_reply", "plan_reply", "summarize_reply", "validate_reply"]
+
+OFF_TOPIC_REASON = "That request is not part of what I can help with here."
+_OFF_TOPIC = re.compile(r"off[\s-]?topic", re.IGNORECASE)
+_SUMMARY_LIMIT = 300
+
+
+def auto_reply(chat: ChatRequest, kind: Kind) -> Reply:
+    """The brain's answer to a request of this kind."""
+    if kind == "validate":
+        return validate_reply(chat.messages)
+    if kind == "plan":
+        return plan_reply(chat.messages, chat.tool_functions())
+    return summarize_reply(chat.messages)
+
+
+def validate_reply(messages: list[dict[str, Any]]) -> Reply:
+    """``report_validation``: valid unless the last user message is off-topic."""
+    last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
+    if _OFF_TOPIC.search(message_text(last_user)):
+        return Reply.call(VALIDATION_TOOL, valid=False, reason=OFF_TOPIC_REASON)
+    return Reply.call(VALIDATION_TOOL, valid=True, reason="The request fits the goal.")
+
+
+def plan_reply(messages: list[dict[str, Any]], functions: list[dict[str, Any]]) -> Reply:
+    """Propose the next goal tool, ask after a failure, or finish with ``done``."""
+    failure = _last_failure(messages)
+    if failure is not None:
+        return Reply.say(f"That didn't work ({failure}). How would you like to proceed?")
+    goal = [f for f in functions if f["name"] not in (DONE_TOOL, VALIDATION_TOOL)]
+    succeeded = _succeeded_tools(messages)
+    pending = next((f for f in goal if f["name"] not in succeeded), None)
+    if pending is None:
+        return _finish([f["name"] for f in goal])
+    return _propose(pending)
+
+
+def summarize_reply(messages: list[dict[str, Any]]) -> Reply:
+    """ "Summary: " and the user messages, squeezed and truncated."""
+    said = [message_text(m) for m in messages if m.get("role") == "user"]
+    digest = " | ".join(" ".join(text.split()) for text in said if text.strip())
+    if len(digest) > _SUMMARY_LIMIT:
+        digest = digest[: _SUMMARY_LIMIT - 3].rstrip() + "..."
+    return Reply.say(f"Summary: {digest or '(nothing said yet)'}")
+
+
+def _propose(function: dict[str, Any]) -> Reply:
+    name = function["name"]
+    description = str(function.get("description") or "no description").rstrip(". ")
+    schema = function.get("parameters")
+    args = arguments_from_schema(schema if isinstance(schema, dict) else {})
+    text = f"Next I'll use {name}: {description}. Shall I go ahead?"
+    return Reply.call(name, **args).replace(text=text)
+
+
+def _finish(names: list[str]) -> Reply:
+    used = ", ".join(names) if names else "nothing"
+    reply = Reply.call(DONE_TOOL, summary=f"Completed: {used}.")
+    return reply.replace(text=f"All done: I used {used}.")
+
+
+def _tool_payload(message: dict[str, Any]) -> dict[str, Any] | None:
+    try:
+        payload = json.loads(message_text(message))
+    except ValueError:
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def _call_names(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """Tool call id -> tool name, from the assistant messages' tool calls."""
+    names: dict[str, str] = {}
+    for message in messages:
+        for call in message.get("tool_calls") or []:
+            function = call.get("function") or {}
+            if call.get("id") and function.get("name"):
+                names[call["id"]] = function["name"]
+    return names
+
+
+def _succeeded_tools(messages: list[dict[str, Any]]) -> set[str]:
+    names = _call_names(messages)
+    done: set[str] = set()
+    for message in messages:
+        if message.get("role") != "tool":
+            continue
+        name = names.get(message.get("tool_call_id") or "") or message.get("name")
+        payload = _tool_payload(message)
+        if name and payload is not None and payload.get("ok") is True:
+            done.add(name)
+    return done
+
+
+def _last_failure(messages: list[dict[str, Any]]) -> str | None:
+    """Why the latest tool result failed, if the assistant has not spoken since.
+
+    User messages after it are skipped: the workflow may add its own
+    follow-up prompt after a tool result, and that must still get a question.
+    """
+    for message in reversed(messages):
+        role = message.get("role")
+        if role == "assistant":
+            return None
+        if role == "tool":
+            payload = _tool_payload(message)
+            return _failure_reason(payload) if payload is not None else None
+    return None
+
+
+def _failure_reason(payload: dict[str, Any]) -> str | None:
+    if payload.get("rejected"):
+        return f"rejected: {_why(payload, 'you declined')}"
+    if payload.get("ok") is False:
+        return _why(payload, "the tool failed")
+    return None
+
+
+def _why(payload: dict[str, Any], fallback: str) -> str:
+    for key in ("reason", "error", "message"):
+        value = payload.get(key)
+        if value:
+            text = value if isinstance(value, str) else json.dumps(value)
+            return text if len(text) <= 200 else text[:197] + "..."
+    return fallback
