@@ -67,9 +67,10 @@ class AgentStack:
         return await asyncio.wait_for(handle.result(), timeout)
 
 
-def stack_settings(fake: FakeLLM, redis_url: str, **overrides: Any) -> Settings:
+def stack_settings(client: Client, fake: FakeLLM, redis_url: str, **overrides: Any) -> Settings:
     suffix = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
+        "temporal_address": client.service_client.config.target_host,
         "workflow_task_queue": f"wf-{suffix}",
         "llm_task_queue": f"llm-{suffix}",
         "tools_task_queue": f"tools-{suffix}",
@@ -99,7 +100,7 @@ async def run_workers(client: Client, settings: Settings, events: EventLog, whic
 
 @contextlib.asynccontextmanager
 async def agent_stack(client: Client, fake: FakeLLM, redis_url: str, **overrides: Any) -> AsyncIterator[AgentStack]:
-    settings = stack_settings(fake, redis_url, **overrides)
+    settings = stack_settings(client, fake, redis_url, **overrides)
     queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
     async with EventLog(redis_url) as events, run_workers(client, settings, events):
         yield AgentStack(

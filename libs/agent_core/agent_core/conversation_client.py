@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
-from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributeKey,
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+)
 
 from agent_core.conversation_ids import TENANT_SEARCH_ATTRIBUTE, workflow_id
 from agent_core.models import (
@@ -28,7 +33,7 @@ from agent_core.models import (
 )
 from agent_core.workflow import AgentWorkflow
 
-__all__ = ["ConversationClient", "ConversationSummary", "TENANT_KEY"]
+__all__ = ["TENANT_KEY", "ConversationClient", "ConversationSummary"]
 
 TENANT_KEY = SearchAttributeKey.for_keyword(TENANT_SEARCH_ATTRIBUTE)
 
@@ -47,8 +52,12 @@ class ConversationClient:
         self._workflow_queue = workflow_queue
         self._queues = queues
 
-    def handle(self, tenant: str, conversation_id: str) -> WorkflowHandle[AgentWorkflow, ConversationSnapshot]:
-        return self._client.get_workflow_handle_for(AgentWorkflow.run, workflow_id(tenant, conversation_id))
+    def handle(
+        self, tenant: str, conversation_id: str
+    ) -> WorkflowHandle[AgentWorkflow, ConversationSnapshot]:
+        return self._client.get_workflow_handle_for(
+            AgentWorkflow.run, workflow_id(tenant, conversation_id)
+        )
 
     async def start(
         self, tenant: str, conversation_id: str, goal_id: str, first_message: str | None = None
@@ -60,7 +69,9 @@ class ConversationClient:
             "search_attributes": TypedSearchAttributes([SearchAttributePair(TENANT_KEY, tenant)]),
             "memo": {"goal_id": goal_id},
         }
-        args = WorkflowInput(conversation_id=conversation_id, tenant=tenant, goal_id=goal_id, queues=self._queues)
+        args = WorkflowInput(
+            conversation_id=conversation_id, tenant=tenant, goal_id=goal_id, queues=self._queues
+        )
         if first_message is None:
             await self._client.start_workflow(AgentWorkflow.run, args, **start)
             return None
@@ -68,7 +79,9 @@ class ConversationClient:
             AgentWorkflow.run, args, id_conflict_policy=WorkflowIDConflictPolicy.FAIL, **start
         )
         return await self._client.execute_update_with_start_workflow(
-            AgentWorkflow.send_prompt, SendPromptInput(text=first_message), start_workflow_operation=operation
+            AgentWorkflow.send_prompt,
+            SendPromptInput(text=first_message),
+            start_workflow_operation=operation,
         )
 
     async def send(self, tenant: str, conversation_id: str, text: str) -> SendPromptResult:
@@ -81,12 +94,16 @@ class ConversationClient:
             AgentWorkflow.confirm_tool, ToolDecisionInput(call_id=call_id)
         )
 
-    async def reject(self, tenant: str, conversation_id: str, call_id: str, reason: str | None) -> ToolDecisionResult:
+    async def reject(
+        self, tenant: str, conversation_id: str, call_id: str, reason: str | None
+    ) -> ToolDecisionResult:
         return await self.handle(tenant, conversation_id).execute_update(
             AgentWorkflow.reject_tool, ToolDecisionInput(call_id=call_id, reason=reason)
         )
 
-    async def end(self, tenant: str, conversation_id: str, reason: str | None = None) -> EndChatResult:
+    async def end(
+        self, tenant: str, conversation_id: str, reason: str | None = None
+    ) -> EndChatResult:
         return await self.handle(tenant, conversation_id).execute_update(
             AgentWorkflow.end_chat, EndChatInput(reason=reason)
         )

@@ -119,16 +119,9 @@ class EventLog:
         except RedisError:
             return False
 
-    async def bounds(self, conversation_id: str) -> tuple[str, str] | None:
-        """First and last entry ids, or None when the stream does not exist."""
-        info = (
-            await self._redis.xinfo_stream(stream_key(conversation_id))
-            if await self._redis.exists(stream_key(conversation_id))
-            else None
-        )
-        if not info or not info.get("first-entry"):
-            return None
-        return info["first-entry"][0], info["last-generated-id"]
+    async def last_id(self, conversation_id: str) -> str | None:
+        entries = await self._redis.xrevrange(stream_key(conversation_id), count=1)
+        return entries[0][0] if entries else None
 
     async def first_key(self, conversation_id: str) -> str | None:
         entries = await self._redis.xrange(stream_key(conversation_id), count=1)

@@ -45,10 +45,12 @@ from ag_ui.core import (
 from agent_core.models import ConversationSnapshot, ConversationStatus, ToolCall, ToolResult
 
 __all__ = [
+    "FIRST_EVENT_KEY",
     "ConversationEvent",
     "CustomName",
     "EventSink",
     "agent_message",
+    "conversation_created",
     "decision_recorded",
     "run_error",
     "run_finished",
@@ -80,6 +82,7 @@ class CustomName(StrEnum):
     TOOL_PROGRESS = "tool_progress"
     TOOL_FAILED = "tool_failed"
     TEXT_MESSAGE_VOIDED = "text_message_voided"
+    CONVERSATION_CREATED = "conversation_created"
 
 
 @dataclass(frozen=True)
@@ -111,6 +114,17 @@ class EventSink(Protocol):
 
 def _custom(seq: int, part: str, name: CustomName, value: dict[str, Any]) -> ConversationEvent:
     return ConversationEvent(f"{seq}/{part}", seq, CustomEvent(name=name.value, value=value))
+
+
+FIRST_EVENT_KEY = "0/created"
+
+
+def conversation_created(conversation_id: str, goal_id: str) -> ConversationEvent:
+    """The first entry of every log: a reader that finds it knows the log is whole."""
+    value = {"conversationId": conversation_id, "goal": goal_id}
+    return ConversationEvent(
+        FIRST_EVENT_KEY, 0, CustomEvent(name=CustomName.CONVERSATION_CREATED.value, value=value)
+    )
 
 
 def user_message(seq: int, text: str) -> ConversationEvent:

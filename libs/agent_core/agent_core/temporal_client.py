@@ -35,7 +35,9 @@ def _runtime(settings: Settings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
-async def connect_temporal(settings: Settings) -> Client:
+async def connect_temporal(settings: Settings, lazy: bool = False) -> Client:
+    """A client with the pydantic converter; ``lazy`` defers the first connection
+    (the gateway starts, and reports not ready, while Temporal is down)."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
@@ -44,4 +46,5 @@ async def connect_temporal(settings: Settings) -> Client:
         tls=tls_config(settings),
         data_converter=pydantic_data_converter,
         runtime=_runtime(settings),
+        lazy=lazy,
     )

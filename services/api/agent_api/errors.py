@@ -1,0 +1,181 @@
+"""Every error the gateway returns: one JSON shape, one translation boundary.
+
+``ApiError`` carries an HTTP status, a stable ``code`` callers branch on and
+a short message. Temporal, Redis and agent-core exceptions are translated
+here and nowhere else; anything unexpected becomes a 500 with no detail (the
+traceback goes to the log only).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import (
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from agent_api.schemas import ErrorResponse
+from agent_core.errors import ErrorType
+
+__all__ = [
+    "ApiError",
+    "error_responses",
+    "guarded",
+    "install_error_handlers",
+    "not_found",
+    "translate_temporal",
+]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+TEMPORAL_CALL_SECONDS = 20.0
+
+
+class ApiError(Exception):
+    def __init__(
+        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message, self.headers = status, code, message, headers
+
+
+def not_found() -> ApiError:
+    return ApiError(404, "conversation_not_found", "no such conversation")
+
+
+def unavailable(what: str) -> ApiError:
+    return ApiError(
+        503, f"{what}_unavailable", f"{what} is unavailable; retry shortly", {"Retry-After": "2"}
+    )
+
+
+_UPDATE_REFUSALS = {
+    ErrorType.CHAT_ENDED: (409, "conversation_ended"),
+    ErrorType.NOTHING_PENDING: (409, "nothing_pending"),
+    ErrorType.BAD_PROMPT: (422, "bad_message"),
+    ErrorType.QUEUE_FULL: (429, "too_many_queued_messages"),
+}
+
+
+def translate_temporal(exc: Exception) -> ApiError:
+    """Map a Temporal client error to an API error (404, 409, 429, 503...)."""
+    if isinstance(exc, WorkflowUpdateFailedError) and isinstance(exc.cause, ApplicationError):
+        status, code = _UPDATE_REFUSALS.get(exc.cause.type or "", (409, "refused"))
+        return ApiError(status, code, exc.cause.message)
+    if isinstance(exc, RPCError):
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            if "already completed" in exc.message:
+                return ApiError(409, "conversation_ended", "the conversation has ended")
+            return not_found()
+        if exc.status == RPCStatusCode.INVALID_ARGUMENT:
+            return ApiError(
+                422, "invalid_request", "the request was refused by the workflow service"
+            )
+    if isinstance(exc, WorkflowQueryFailedError):
+        return unavailable("agent")
+    if isinstance(exc, WorkflowUpdateRPCTimeoutOrCancelledError | TimeoutError):
+        return unavailable("agent")
+    return unavailable("temporal")
+
+
+def _body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
+    return ErrorResponse.model_validate(
+        {"error": {"code": code, "message": message, "details": details}}
+    ).model_dump(exclude_none=True)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return JSONResponse(
+            _body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        return JSONResponse(
+            _body("invalid_request", "the request is not valid", details), status_code=422
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
+            exc.status_code, "http_error"
+        )
+        return JSONResponse(
+            _body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+        )
+
+    @app.exception_handler(RedisError)
+    async def _redis(_: Request, exc: RedisError) -> JSONResponse:
+        return JSONResponse(
+            _body("redis_unavailable", "the event store is unavailable; retry shortly"),
+            status_code=503,
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(RPCError)
+    async def _rpc(_: Request, exc: RPCError) -> JSONResponse:
+        err = translate_temporal(exc)
+        return JSONResponse(
+            _body(err.code, err.message), status_code=err.status, headers=err.headers
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse(
+            _body("internal_error", "something went wrong; it has been logged"), status_code=500
+        )
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for the error statuses a route can return."""
+    return {
+        status: {"model": ErrorResponse, "description": _DESCRIPTIONS[status]}
+        for status in statuses
+    }
+
+
+_DESCRIPTIONS = {
+    401: "Missing or unknown API key",
+    404: "No such conversation for this caller",
+    409: "The conversation cannot take this now (ended, nothing pending)",
+    413: "The message is too long",
+    422: "The request body or parameters are not valid",
+    429: "Rate limit or message queue full",
+    503: "Temporal or Redis unavailable; see Retry-After",
+}
+
+
+async def guarded(call: Awaitable[T]) -> T:
+    """Await a Temporal call, translating its failures and bounding its wait
+    (an update waits for a worker; with none polling, answer 503, not hang)."""
+    try:
+        async with asyncio.timeout(TEMPORAL_CALL_SECONDS):
+            return await call
+    except (
+        RPCError,
+        WorkflowUpdateFailedError,
+        WorkflowQueryFailedError,
+        WorkflowUpdateRPCTimeoutOrCancelledError,
+        TimeoutError,
+    ) as exc:
+        raise translate_temporal(exc) from exc

@@ -1,0 +1,116 @@
+"""The gateway: ``create_app(settings)`` and the ``agent-api`` entry point.
+
+Stateless: the lifespan opens one Temporal client (lazily, so the process
+starts and reports not-ready while Temporal is down) and one Redis pool;
+any number of replicas can run side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import redis.asyncio as aioredis
+import uvicorn
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
+
+from agent_api.auth import KeyRing
+from agent_api.deps import AppState
+from agent_api.errors import install_error_handlers
+from agent_api.metrics import RequestMetrics
+from agent_api.rate_limit import RateLimiter
+from agent_api.routes import conversations, events, goals, health
+from agent_core.conversation_client import ConversationClient
+from agent_core.event_log import EventLog
+from agent_core.models import TaskQueues
+from agent_core.settings import Settings
+from agent_core.temporal_client import connect_temporal
+
+__all__ = ["create_app", "main"]
+
+log = logging.getLogger("agent_api")
+
+
+def _unique_id(route: APIRoute) -> str:
+    return f"{route.tags[0] if route.tags else 'default'}-{route.name}"
+
+
+def _announce(settings: Settings, keys: KeyRing) -> None:
+    if settings.api_dev_mode:
+        log.warning(
+            "DEVELOPMENT MODE: requests without an API key act as tenant 'dev'. Never expose this."
+        )
+    if not keys and not settings.api_dev_mode:
+        log.warning(
+            "no API keys configured (API_KEYS / API_KEYS_FILE): every /v1 request will get 401"
+        )
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    keys = KeyRing.from_settings(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        _announce(settings, keys)
+        temporal = await connect_temporal(settings, lazy=True)
+        redis = aioredis.from_url(
+            settings.redis_url, decode_responses=True, socket_connect_timeout=2
+        )
+        queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
+        async with EventLog(
+            settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
+        ) as log_:
+            app.state.agent = AppState(
+                settings=settings,
+                temporal=temporal,
+                conversations=ConversationClient(temporal, settings.workflow_task_queue, queues),
+                events=log_,
+                redis=redis,
+                keys=keys,
+                limiter=RateLimiter(redis, settings.api_rate_limit_per_minute),
+            )
+            yield
+        await redis.aclose()
+
+    app = FastAPI(
+        title="durable-agent",
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=_unique_id,
+        description="A durable, streaming AI agent on Temporal. Events follow AG-UI; see the README.",
+    )
+    install_error_handlers(app)
+    for router in (health.router, goals.router, conversations.router, events.router):
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
+        )
+    app.add_middleware(RequestMetrics)
+    return app
+
+
+def main() -> None:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    settings = Settings()
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api_host,
+        port=settings.api_port,
+        log_level="info",
+        proxy_headers=True,
+        timeout_graceful_shutdown=5,
+    )
+
+
+if __name__ == "__main__":
+    main()

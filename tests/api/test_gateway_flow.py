@@ -1,0 +1,60 @@
+"""The gateway end to end: REST + SSE on a real uvicorn, real Temporal and Redis."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+from httpx_sse import aconnect_sse
+
+from tests.support.gateway import api_client, gateway
+from tests.support.stack import agent_stack
+
+KEYS = "key-alice:alice,key-bob:bob"
+
+
+async def read_until_end(client: httpx.AsyncClient, url: str, on_event=None, headers=None) -> list:
+    events = []
+    async with aconnect_sse(client, "GET", url, headers=headers or {}) as source:
+        assert source.response.status_code == 200
+        async for sse in source.aiter_sse():
+            if not sse.event or sse.event == "message" and not sse.data:
+                continue  # keep-alive
+            data = json.loads(sse.data)
+            events.append((sse.id, sse.event, data))
+            if on_event is not None:
+                await on_event(data)
+    return events
+
+
+async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url):
+    async with agent_stack(client, fake_llm, redis_url, api_keys=KEYS) as stack:
+        async with gateway(stack.settings) as base, api_client(base, "key-alice") as http:
+            created = await http.post("/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"})
+            assert created.status_code == 201, created.text
+            body = created.json()
+
+            async def confirm(data):
+                if data.get("name") == "tool_call_awaiting_confirmation":
+                    call_id = data["value"]["toolCallId"]
+                    r = await http.post(f"/v1/conversations/{body['id']}/tool-calls/{call_id}/confirm")
+                    assert r.status_code == 202, r.text
+
+            events = await read_until_end(http, body["events_url"], confirm)
+    kinds = [e[1] if e[1] != "CUSTOM" else e[2]["name"] for e in events]
+    assert kinds[0] == "conversation_created"
+    assert kinds[1] == "user_message"
+    assert kinds[-1] == "status_changed" and events[-1][2]["value"]["status"] == "ended"
+    assert kinds.count("tool_call_awaiting_confirmation") == 3
+    assert kinds.count("TOOL_CALL_RESULT") == 3
+    ids = [e[0] for e in events]
+    assert len(set(ids)) == len(ids)
+    # deltas of each message concatenate to its agent_message
+    deltas: dict[str, str] = {}
+    for _, kind, data in events:
+        if kind == "TEXT_MESSAGE_CONTENT":
+            deltas[data["messageId"]] = deltas.get(data["messageId"], "") + data["delta"]
+    finals = [d["value"] for _, k, d in events if k == "CUSTOM" and d["name"] == "agent_message"]
+    assert finals
+    for final in finals:
+        assert deltas.get(final["messageId"], "") == final["text"]

@@ -1,0 +1,54 @@
+"""A real uvicorn server running the gateway, in the test's event loop.
+
+httpx's ASGI transport buffers whole responses, so streaming is only tested
+against a real HTTP server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+
+import httpx
+import uvicorn
+
+from agent_api.main import create_app
+from agent_core.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _Server(uvicorn.Server):
+    def install_signal_handlers(self) -> None:  # the test runner owns signals
+        pass
+
+
+@contextlib.asynccontextmanager
+async def gateway(settings: Settings) -> AsyncIterator[str]:
+    """Serve ``create_app(settings)`` on a free port; yields the base URL."""
+    port = free_port()
+    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    server = _Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        server.force_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 5)
+
+
+def api_client(base_url: str, key: str | None = None) -> httpx.AsyncClient:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    return httpx.AsyncClient(base_url=base_url, headers=headers, timeout=30)
