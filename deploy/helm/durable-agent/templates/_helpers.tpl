@@ -1,0 +1,203 @@
+{{/* Chart name, truncated to the 63 characters a DNS label allows. */}}
+{{- define "durable-agent.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/*
+Release-qualified name. Components append "-api", "-worker-llm", ... so the
+base is cut to 50 characters to leave room for the longest suffix.
+*/}}
+{{- define "durable-agent.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 50 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 50 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "durable-agent.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Labels on every resource. */}}
+{{- define "durable-agent.labels" -}}
+helm.sh/chart: {{ include "durable-agent.chart" . }}
+{{ include "durable-agent.selectorLabels" . }}
+app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/part-of: durable-agent
+{{- end }}
+
+{{- define "durable-agent.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "durable-agent.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/*
+Per-component labels. Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "durable-agent.componentLabels" -}}
+{{ include "durable-agent.labels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{- define "durable-agent.componentSelectorLabels" -}}
+{{ include "durable-agent.selectorLabels" .root }}
+app.kubernetes.io/component: {{ .component }}
+{{- end }}
+
+{{/*
+The components this release runs, as YAML: component name -> its values key.
+Templates iterate over it with `include ... | fromYaml`.
+*/}}
+{{- define "durable-agent.components" -}}
+api: api
+worker-llm: workerLlm
+worker-tools: workerTools
+{{- if .Values.fakeLlm.enabled }}
+fake-llm: fakeLlm
+{{- end }}
+{{- end }}
+
+{{/* Container ports of each component (fixed by its image). */}}
+{{- define "durable-agent.ports" -}}
+{{- if eq . "api" }}
+- name: http
+  containerPort: 8000
+  protocol: TCP
+{{- else if eq . "fake-llm" }}
+- name: http
+  containerPort: 8080
+  protocol: TCP
+{{- else }}
+- name: metrics
+  containerPort: 9100
+  protocol: TCP
+- name: sdk-metrics
+  containerPort: 9101
+  protocol: TCP
+{{- end }}
+{{- end }}
+
+{{/* Console script each image runs (a [project.scripts] entry of its member). */}}
+{{- define "durable-agent.command" -}}
+{{- if eq . "api" }}["agent-api"]
+{{- else if eq . "worker-llm" }}["worker-llm"]
+{{- else if eq . "worker-tools" }}["worker-tools"]
+{{- else if eq . "fake-llm" }}["fake-llm", "--host", "0.0.0.0", "--port", "8080"]
+{{- end }}
+{{- end }}
+
+{{/* Image reference. Call with (dict "root" $ "image" .Values.api.image). */}}
+{{- define "durable-agent.image" -}}
+{{- $registry := .root.Values.image.registry }}
+{{- $tag := .image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}
+{{- if $registry }}
+{{- printf "%s/%s:%s" (trimSuffix "/" $registry) .image.repository $tag }}
+{{- else }}
+{{- printf "%s:%s" .image.repository $tag }}
+{{- end }}
+{{- end }}
+
+{{- define "durable-agent.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "durable-agent.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{- define "durable-agent.secretName" -}}
+{{- default (include "durable-agent.fullname" .) .Values.secrets.existingSecret }}
+{{- end }}
+
+{{- define "durable-agent.configMapName" -}}
+{{- printf "%s-config" (include "durable-agent.fullname" .) }}
+{{- end }}
+
+{{- define "durable-agent.fakeLlmBaseUrl" -}}
+{{- printf "http://%s-fake-llm:8080/v1" (include "durable-agent.fullname" .) }}
+{{- end }}
+
+{{/*
+Environment entries read from the Secret, per component: each gets only what it
+uses. REDIS_URL is required; the others are optional keys.
+*/}}
+{{- define "durable-agent.secretEnv" -}}
+{{- $secret := include "durable-agent.secretName" .root }}
+{{- $keys := list }}
+{{- if eq .component "api" }}
+{{- $keys = list "REDIS_URL" "TEMPORAL_API_KEY" "API_KEYS" }}
+{{- else if eq .component "worker-llm" }}
+{{- $keys = list "REDIS_URL" "TEMPORAL_API_KEY" "LLM_API_KEY" }}
+{{- else if eq .component "worker-tools" }}
+{{- $keys = list "REDIS_URL" "TEMPORAL_API_KEY" }}
+{{- end }}
+{{- range $keys }}
+- name: {{ . }}
+  valueFrom:
+    secretKeyRef:
+      name: {{ $secret }}
+      key: {{ . }}
+      optional: {{ ne . "REDIS_URL" }}
+{{- end }}
+{{- end }}
+
+{{/*
+envFrom of a component's container: the shared ConfigMap (not for the fake
+LLM, which reads no settings) and the component's extraEnvFrom.
+Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "durable-agent.envFrom" -}}
+{{- $c := index .root.Values (index (include "durable-agent.components" .root | fromYaml) .component) }}
+{{- if ne .component "fake-llm" }}
+- configMapRef:
+    name: {{ include "durable-agent.configMapName" .root }}
+{{- end }}
+{{- with $c.extraEnvFrom }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}
+
+{{/*
+env of a component's container: listen/metrics ports fixed by the chart, the
+Temporal mTLS file paths, the component's Secret keys, then its extraEnv.
+*/}}
+{{- define "durable-agent.env" -}}
+{{- $root := .root }}
+{{- $c := index $root.Values (index (include "durable-agent.components" $root | fromYaml) .component) }}
+{{- if eq .component "api" }}
+- name: API_HOST
+  value: "0.0.0.0"
+- name: API_PORT
+  value: "8000"
+{{- else if ne .component "fake-llm" }}
+- name: METRICS_PORT
+  value: "9100"
+- name: TEMPORAL_METRICS_PORT
+  value: "9101"
+{{- end }}
+{{- if eq .component "worker-llm" }}
+- name: LITELLM_LOCAL_MODEL_COST_MAP
+  value: "True"
+{{- end }}
+{{- if and (ne .component "fake-llm") $root.Values.temporal.tls.secretName }}
+- name: TEMPORAL_TLS_CERT
+  value: /etc/temporal-tls/{{ $root.Values.temporal.tls.certKey }}
+- name: TEMPORAL_TLS_KEY
+  value: /etc/temporal-tls/{{ $root.Values.temporal.tls.keyKey }}
+{{- with $root.Values.temporal.tls.caKey }}
+- name: TEMPORAL_TLS_CA
+  value: /etc/temporal-tls/{{ . }}
+{{- end }}
+{{- end }}
+{{- include "durable-agent.secretEnv" . }}
+{{- with $c.extraEnv }}
+{{ toYaml . }}
+{{- end }}
+{{- end }}

@@ -1,0 +1,220 @@
+"""deploy/docker-compose.yml: valid for Compose and for the compose-spec schema,
+and wired as intended (health checks, start-up order, profiles, defaults)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+from deploy_support import COMPOSE_FILE, DEPLOY, DOCKERFILE, REPO_ROOT, console_scripts, run, tool
+
+# Services we build from ./Dockerfile, and the one-shot set-up jobs.
+APP_SERVICES = {"api", "worker-llm", "worker-tools"}
+ONE_SHOT = {"temporal-schema", "temporal-setup"}
+
+
+def compose(*args: str, compose_file: Path = COMPOSE_FILE) -> str:
+    return run([tool("docker-compose"), "-f", str(compose_file), *args]).stdout
+
+
+def resolved(*profiles: str, compose_file: Path = COMPOSE_FILE) -> dict:
+    """The project as Compose resolves it (anchors merged, env files read)."""
+    flags = [f for p in profiles for f in ("--profile", p)]
+    return json.loads(compose(*flags, "config", "--format", "json", compose_file=compose_file))
+
+
+def isolated_copy(root: Path, dotenv: str | None = None) -> Path:
+    """deploy/'s compose files under a fresh root, with or without a root .env:
+    the checks then see the checked-in defaults, whatever .env a developer has."""
+    shutil.copytree(DEPLOY / "temporal", root / "deploy" / "temporal")
+    for name in ("docker-compose.yml", "compose.env"):
+        shutil.copy(DEPLOY / name, root / "deploy" / name)
+    if dotenv is not None:
+        (root / ".env").write_text(dotenv)
+    return root / "deploy" / "docker-compose.yml"
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    return resolved("offline", compose_file=isolated_copy(tmp_path_factory.mktemp("compose")))
+
+
+@pytest.mark.parametrize("profiles", [[], ["offline"]], ids=["default", "offline"])
+def test_compose_config_is_valid(profiles: list[str]) -> None:
+    flags = [f for p in profiles for f in ("--profile", p)]
+    compose(*flags, "config", "-q")
+
+
+def test_compose_spec_schema() -> None:
+    run([tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec", str(COMPOSE_FILE)])
+
+
+def test_expected_services(project: dict) -> None:
+    expected = {"postgresql", "temporal", "temporal-ui", "redis", "fake-llm"}
+    assert expected | APP_SERVICES | ONE_SHOT == set(project["services"])
+
+
+def test_fake_llm_only_in_offline_profile(project: dict) -> None:
+    assert project["services"]["fake-llm"]["profiles"] == ["offline"]
+    default_services = compose("config", "--services").split()
+    assert "fake-llm" not in default_services
+    assert APP_SERVICES <= set(default_services)
+
+
+def test_every_long_running_service_has_a_healthcheck(project: dict) -> None:
+    for name, svc in project["services"].items():
+        if name in ONE_SHOT:
+            # A one-shot job finishes: dependants wait for it to complete instead.
+            assert "healthcheck" not in svc, name
+            assert str(svc.get("restart", "no")).startswith(("no", "on-failure")), name
+            continue
+        hc = svc.get("healthcheck")
+        assert hc and hc.get("test") and not hc.get("disable"), f"{name} has no healthcheck"
+
+
+def test_depends_on_uses_conditions(project: dict) -> None:
+    services = project["services"]
+    for name, svc in services.items():
+        for dep, spec in svc.get("depends_on", {}).items():
+            cond = spec["condition"]
+            if dep in ONE_SHOT:
+                assert cond == "service_completed_successfully", (name, dep)
+            else:
+                assert cond == "service_healthy", (name, dep)
+                assert "healthcheck" in services[dep], (name, dep)
+
+
+def test_start_up_order(project: dict) -> None:
+    svc = project["services"]
+
+    def deps(name: str) -> dict[str, str]:
+        return {d: s["condition"] for d, s in svc[name].get("depends_on", {}).items()}
+
+    assert deps("temporal-schema") == {"postgresql": "service_healthy"}
+    assert deps("temporal") == {"temporal-schema": "service_completed_successfully"}
+    assert deps("temporal-setup") == {"temporal": "service_healthy"}
+    assert deps("temporal-ui") == {"temporal": "service_healthy"}
+    for name in APP_SERVICES:
+        d = deps(name)
+        assert d["temporal-setup"] == "service_completed_successfully", name
+        assert d["redis"] == "service_healthy", name
+        assert d["temporal"] == "service_healthy", name
+    # worker-llm waits for the fake LLM only when the offline profile runs it.
+    assert svc["worker-llm"]["depends_on"]["fake-llm"] == {
+        "condition": "service_healthy",
+        "required": False,
+    }
+
+
+def test_named_volumes(project: dict) -> None:
+    assert {"postgres-data", "redis-data"} <= set(project["volumes"])
+    mounts = {
+        (name, m["source"], m["target"])
+        for name, svc in project["services"].items()
+        for m in svc.get("volumes", [])
+        if m["type"] == "volume"
+    }
+    assert ("postgresql", "postgres-data", "/var/lib/postgresql/data") in mounts
+    assert ("redis", "redis-data", "/data") in mounts
+
+
+def test_temporal_uses_server_image_and_dynamic_config(project: dict) -> None:
+    temporal = project["services"]["temporal"]
+    assert temporal["image"].startswith("temporalio/server:")
+    assert not any("auto-setup" in s.get("image", "") for s in project["services"].values())
+    env = temporal["environment"]
+    assert env["DB"] == "postgres12"
+    dc_rel = env["DYNAMIC_CONFIG_FILE_PATH"]  # relative to /etc/temporal
+    mount = next(m for m in temporal["volumes"] if m["type"] == "bind")
+    assert mount["target"] == "/etc/temporal/config/dynamicconfig" and mount.get("read_only")
+    dc_file = Path(mount["source"]) / Path(dc_rel).name
+    assert dc_file.is_file()
+    dynamic = yaml.safe_load(dc_file.read_text())
+    assert dynamic["history.transferProcessorMaxPollRPS"] == [{"value": 1000}]
+
+
+def test_setup_scripts() -> None:
+    scripts = DEPLOY / "temporal" / "scripts"
+    for script in scripts.glob("*.sh"):
+        run(["sh", "-n", str(script)])
+    setup = (scripts / "setup-temporal.sh").read_text()
+    assert "search-attribute create --name Tenant --type Keyword" in setup
+    schema = (scripts / "setup-postgres.sh").read_text()
+    assert "update-schema" in schema and "temporal_visibility" in schema
+
+
+def test_app_containers_are_locked_down(project: dict) -> None:
+    for name in APP_SERVICES | {"fake-llm"}:
+        svc = project["services"][name]
+        assert svc["read_only"] is True, name
+        assert "/tmp" in svc["tmpfs"], name
+        assert svc["cap_drop"] == ["ALL"], name
+        assert "no-new-privileges:true" in svc["security_opt"], name
+
+
+def test_app_images_and_commands(project: dict) -> None:
+    scripts = console_scripts()
+    stages = _dockerfile_stages()
+    for name in APP_SERVICES | {"fake-llm"}:
+        svc = project["services"][name]
+        build = svc["build"]
+        # The context is the repository root (deploy/..), where the Dockerfile is.
+        assert (Path(build["context"]) / "deploy" / "docker-compose.yml").is_file(), name
+        assert build["dockerfile"] == "Dockerfile" and DOCKERFILE.parent == REPO_ROOT
+        assert build["target"] in stages, f"{name}: no stage {build['target']} in Dockerfile"
+        assert svc["command"][0] in scripts, f"{name}: {svc['command'][0]} is no console script"
+
+
+def test_defaults_run_offline_with_no_env_file(project: dict) -> None:
+    env = project["services"]["worker-llm"]["environment"]
+    assert env["LLM_MODEL"] == "openai/fake-agent"
+    assert env["LLM_API_BASE"] == "http://fake-llm:8080/v1"
+    assert env["LITELLM_LOCAL_MODEL_COST_MAP"] == "True"
+    assert env["METRICS_PORT"] == "9100" and env["TEMPORAL_METRICS_PORT"] == "9101"
+    for name in APP_SERVICES:
+        env = project["services"][name]["environment"]
+        assert env["TEMPORAL_ADDRESS"] == "temporal:7233", name
+        assert env["REDIS_URL"] == "redis://redis:6379/0", name
+    api_env = project["services"]["api"]["environment"]
+    assert api_env["API_HOST"] == "0.0.0.0" and api_env["API_PORT"] == "8000"
+
+
+def test_repo_root_env_file_overrides_defaults(tmp_path: Path) -> None:
+    """A .env at the repository root wins over deploy/compose.env (documented in .env.example)."""
+    compose_file = isolated_copy(
+        tmp_path,
+        dotenv="LLM_MODEL=openai/gpt-4o-mini\nLLM_API_KEY=sk-test\nLLM_API_BASE=\nAPI_KEYS=k:acme\n",
+    )
+    env = resolved(compose_file=compose_file)["services"]
+    llm = env["worker-llm"]["environment"]
+    assert llm["LLM_MODEL"] == "openai/gpt-4o-mini"
+    assert llm["LLM_API_KEY"] == "sk-test"
+    assert llm["LLM_API_BASE"] == ""
+    assert env["api"]["environment"]["API_KEYS"] == "k:acme"
+
+
+def test_env_example_documents_every_setting() -> None:
+    from agent_core.settings import Settings
+
+    example = (REPO_ROOT / ".env.example").read_text()
+    missing = [f.upper() for f in Settings.model_fields if f"{f.upper()}=" not in example]
+    assert not missing, f".env.example does not document {missing}"
+    # compose.env sets only real settings
+    keys = [
+        line.split("=", 1)[0]
+        for line in (DEPLOY / "compose.env").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    assert set(keys) <= {f.upper() for f in Settings.model_fields}
+
+
+def _dockerfile_stages() -> set[str]:
+    stages = set()
+    for line in DOCKERFILE.read_text().splitlines():
+        parts = line.split()
+        if len(parts) >= 4 and parts[0].upper() == "FROM" and parts[-2].upper() == "AS":
+            stages.add(parts[-1])
+    return stages

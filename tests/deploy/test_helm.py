@@ -1,0 +1,322 @@
+"""deploy/helm/durable-agent: lint-clean, renders to valid Kubernetes objects
+(kubernetes-validate --strict) with the default values and with every optional
+feature on, and the rendered objects have the properties the chart promises."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+from deploy_support import CHART, CHART_CI_VALUES, console_scripts, run, tool
+
+COMPONENTS = ("api", "worker-llm", "worker-tools")
+RELEASE = "rel"
+VALUE_SETS = {"default": [], "all-features": ["-f", str(CHART_CI_VALUES)]}
+
+
+def template(helm: str, *args: str) -> str:
+    return run([helm, "template", RELEASE, str(CHART), "--namespace", "agents", *args]).stdout
+
+
+def objects(manifest: str) -> list[dict]:
+    return [d for d in yaml.safe_load_all(manifest) if d]
+
+
+def by_kind(objs: list[dict], kind: str) -> dict[str, dict]:
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == kind}
+
+
+def name(component: str) -> str:
+    return f"{RELEASE}-durable-agent-{component}"
+
+
+@pytest.fixture(scope="module")
+def rendered(helm: str) -> dict[str, str]:
+    return {key: template(helm, *args) for key, args in VALUE_SETS.items()}
+
+
+@pytest.fixture(scope="module")
+def default(rendered: dict[str, str]) -> list[dict]:
+    return objects(rendered["default"])
+
+
+@pytest.fixture(scope="module")
+def full(rendered: dict[str, str]) -> list[dict]:
+    return objects(rendered["all-features"])
+
+
+def pod_specs(objs: list[dict]) -> dict[str, dict]:
+    return {
+        f"{o['kind']}/{o['metadata']['name']}": o["spec"]["template"]["spec"]
+        for o in objs
+        if o["kind"] in ("Deployment", "Job")
+    }
+
+
+# --- helm lint / template / kubernetes-validate ----------------------------------
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_helm_lint_strict(helm: str, values: str) -> None:
+    run([helm, "lint", "--strict", str(CHART), *VALUE_SETS[values]])
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_kubernetes_validate_strict(rendered: dict[str, str], values: str) -> None:
+    proc = run([tool("kubernetes-validate"), "--strict", "-"], input=rendered[values])
+    # The only thing it may skip is the ServiceMonitor CRD (checked below).
+    for line in (proc.stdout + proc.stderr).splitlines():
+        if line.startswith(("WARN", "ERROR")):
+            assert "ServiceMonitor" in line, line
+
+
+def test_notes_render(helm: str) -> None:
+    out = run([helm, "install", RELEASE, str(CHART), "--dry-run=client"]).stdout
+    notes = out.split("NOTES:", 1)[1]
+    assert f"port-forward svc/{name('api')}" in notes
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "bogus=1",
+        "api.replicaCount=-1",
+        "securityContext.readOnlyRootFilesystem=false",
+        "podSecurityContext.runAsNonRoot=false",
+        "temporal.address=no-port",
+        "workerLlm.autoscaling.enabled=maybe",
+        "ingress.hosts[0].paths[0].pathType=Sometimes",
+    ],
+)
+def test_values_schema_rejects(helm: str, bad: str) -> None:
+    proc = run([helm, "template", RELEASE, str(CHART), "--set", bad], check=False)
+    assert proc.returncode != 0 and "schema" in proc.stderr, proc.stderr
+
+
+# --- workloads -------------------------------------------------------------------
+
+
+def test_default_objects(default: list[dict]) -> None:
+    kinds = sorted(o["kind"] for o in default)
+    assert kinds.count("Deployment") == 3
+    assert set(by_kind(default, "Deployment")) == {name(c) for c in COMPONENTS}
+    assert "HorizontalPodAutoscaler" not in kinds and "Ingress" not in kinds
+    assert "ServiceMonitor" not in kinds
+    assert len(by_kind(default, "PodDisruptionBudget")) == 3
+    assert len(by_kind(default, "Secret")) == 1 and len(by_kind(default, "ConfigMap")) == 1
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_every_container_is_locked_down(default: list[dict], full: list[dict], values: str) -> None:
+    objs = default if values == "default" else full
+    specs = pod_specs(objs)
+    assert specs
+    for where, spec in specs.items():
+        pod_sc = spec.get("securityContext", {})
+        assert spec.get("automountServiceAccountToken") is False, where
+        tmp_volumes = {v["name"] for v in spec["volumes"] if "emptyDir" in v}
+        for c in spec["containers"]:
+            sc = c["securityContext"]
+            assert sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")) is True, where
+            assert (sc.get("runAsUser") or pod_sc.get("runAsUser")) not in (None, 0), where
+            assert sc["readOnlyRootFilesystem"] is True, where
+            assert sc["allowPrivilegeEscalation"] is False, where
+            assert sc["capabilities"]["drop"] == ["ALL"], where
+            tmp = [m for m in c["volumeMounts"] if m["mountPath"] == "/tmp"]
+            assert tmp and tmp[0]["name"] in tmp_volumes, f"{where}: /tmp is not an emptyDir"
+            assert c["resources"]["requests"] and c["resources"]["limits"]["memory"], where
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_deployments_have_probes_on_declared_ports(
+    default: list[dict], full: list[dict], values: str
+) -> None:
+    objs = default if values == "default" else full
+    for dname, dep in by_kind(objs, "Deployment").items():
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            ports = {p["name"] for p in c["ports"]}
+            for probe in ("livenessProbe", "readinessProbe"):
+                assert probe in c, f"{dname}: no {probe}"
+            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+                if probe in c:
+                    assert c[probe]["httpGet"]["port"] in ports, (dname, probe)
+
+
+def test_probe_paths(default: list[dict]) -> None:
+    deps = by_kind(default, "Deployment")
+    api = deps[name("api")]["spec"]["template"]["spec"]["containers"][0]
+    assert api["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert api["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    for worker in ("worker-llm", "worker-tools"):
+        c = deps[name(worker)]["spec"]["template"]["spec"]["containers"][0]
+        assert c["readinessProbe"]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+        ports = {p["name"]: p["containerPort"] for p in c["ports"]}
+        assert ports == {"metrics": 9100, "sdk-metrics": 9101}
+        env = {e["name"]: e.get("value") for e in c["env"]}
+        assert env["METRICS_PORT"] == "9100" and env["TEMPORAL_METRICS_PORT"] == "9101"
+
+
+def test_commands_are_console_scripts(full: list[dict]) -> None:
+    scripts = console_scripts()
+    deps = by_kind(full, "Deployment")
+    assert set(deps) == {name(c) for c in (*COMPONENTS, "fake-llm")}
+    for dep in deps.values():
+        for c in dep["spec"]["template"]["spec"]["containers"]:
+            assert c["command"][0] in scripts, c["command"]
+
+
+def test_each_component_gets_only_its_secrets(default: list[dict]) -> None:
+    deps = by_kind(default, "Deployment")
+
+    def secret_keys(component: str) -> set[str]:
+        c = deps[name(component)]["spec"]["template"]["spec"]["containers"][0]
+        return {e["name"] for e in c["env"] if "secretKeyRef" in e.get("valueFrom", {})}
+
+    assert secret_keys("api") == {"REDIS_URL", "TEMPORAL_API_KEY", "API_KEYS"}
+    assert secret_keys("worker-llm") == {"REDIS_URL", "TEMPORAL_API_KEY", "LLM_API_KEY"}
+    assert secret_keys("worker-tools") == {"REDIS_URL", "TEMPORAL_API_KEY"}
+
+
+def test_existing_secret(helm: str) -> None:
+    objs = objects(template(helm, "--set", "secrets.existingSecret=agent-secrets"))
+    assert not by_kind(objs, "Secret")
+    refs = {
+        e["valueFrom"]["secretKeyRef"]["name"]
+        for spec in pod_specs(objs).values()
+        for c in spec["containers"]
+        for e in c.get("env", [])
+        if "secretKeyRef" in e.get("valueFrom", {})
+    }
+    assert refs == {"agent-secrets"}
+
+
+def test_config_map_holds_valid_settings(
+    default: list[dict], full: list[dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every ConfigMap key is a real setting, and the services accept the values."""
+    from agent_core.settings import Settings
+
+    fields = {f.upper() for f in Settings.model_fields}
+    for objs in (default, full):
+        data = next(iter(by_kind(objs, "ConfigMap").values()))["data"]
+        assert set(data) - {"TZ"} <= fields, set(data) - fields
+        for key, value in data.items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("REDIS_URL", "redis://r:6379/0")
+        Settings()
+
+
+def test_fake_llm(default: list[dict], full: list[dict]) -> None:
+    assert name("fake-llm") not in by_kind(default, "Deployment")
+    cm = next(iter(by_kind(default, "ConfigMap").values()))["data"]
+    assert cm["LLM_MODEL"] == "openai/gpt-4o-mini" and "LLM_API_BASE" not in cm
+
+    cm = next(iter(by_kind(full, "ConfigMap").values()))["data"]
+    svc = by_kind(full, "Service")[name("fake-llm")]
+    assert cm["LLM_MODEL"] == "openai/fake-agent"
+    assert cm["LLM_API_BASE"] == f"http://{name('fake-llm')}:{svc['spec']['ports'][0]['port']}/v1"
+
+
+# --- services, scaling, exposure, monitoring ----------------------------------
+
+
+def test_services(default: list[dict]) -> None:
+    services = by_kind(default, "Service")
+    deps = by_kind(default, "Deployment")
+    api = services[name("api")]
+    assert [(p["name"], p["port"], p["targetPort"]) for p in api["spec"]["ports"]] == [
+        ("http", 8000, "http")
+    ]
+    for component in COMPONENTS:
+        svc = services[name(component)]
+        pod_labels = deps[name(component)]["spec"]["template"]["metadata"]["labels"]
+        assert svc["spec"]["selector"].items() <= pod_labels.items(), component
+    for worker in ("worker-llm", "worker-tools"):
+        ports = {p["name"]: p["port"] for p in services[name(worker)]["spec"]["ports"]}
+        assert ports == {"metrics": 9100, "sdk-metrics": 9101}
+
+
+def test_hpa_and_pdb_per_deployment(full: list[dict]) -> None:
+    deps = by_kind(full, "Deployment")
+    hpas = by_kind(full, "HorizontalPodAutoscaler")
+    pdbs = by_kind(full, "PodDisruptionBudget")
+    for dname, dep in deps.items():
+        assert "replicas" not in dep["spec"], f"{dname}: replicas fights the HPA"
+        hpa = hpas[dname]
+        assert hpa["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": dname,
+        }
+        assert hpa["spec"]["minReplicas"] <= hpa["spec"]["maxReplicas"]
+        pod_labels = dep["spec"]["template"]["metadata"]["labels"]
+        selector = pdbs[dname]["spec"]["selector"]["matchLabels"]
+        assert selector.items() <= pod_labels.items(), dname
+    assert pdbs[name("api")]["spec"] == {
+        "minAvailable": 2,
+        "selector": pdbs[name("api")]["spec"]["selector"],
+    }
+    metrics = {m["resource"]["name"] for m in hpas[name("api")]["spec"]["metrics"]}
+    assert metrics == {"cpu", "memory"}
+
+
+def test_ingress_is_sse_friendly(full: list[dict]) -> None:
+    (ingress,) = by_kind(full, "Ingress").values()
+    ann = ingress["metadata"]["annotations"]
+    assert ann["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+    assert int(ann["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 600
+    backend = ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"]["service"]
+    assert backend == {"name": name("api"), "port": {"name": "http"}}
+    assert ingress["spec"]["tls"][0]["secretName"] == "agent-example-tls"
+
+
+def test_service_monitors(full: list[dict]) -> None:
+    """kubernetes-validate skips this CRD: check its shape here."""
+    monitors = by_kind(full, "ServiceMonitor")
+    services = by_kind(full, "Service")
+    assert set(monitors) == {name(c) for c in COMPONENTS}
+    for mname, sm in monitors.items():
+        assert sm["apiVersion"] == "monitoring.coreos.com/v1"
+        assert sm["metadata"]["labels"]["release"] == "kube-prometheus-stack"
+        spec = sm["spec"]
+        assert set(spec) == {"selector", "namespaceSelector", "endpoints"}
+        assert spec["namespaceSelector"] == {"matchNames": ["agents"]}
+        # The selector picks exactly the component's Service ...
+        matched = [
+            s
+            for s in services.values()
+            if spec["selector"]["matchLabels"].items() <= s["metadata"]["labels"].items()
+        ]
+        assert [s["metadata"]["name"] for s in matched] == [mname]
+        # ... and every endpoint names one of its ports.
+        ports = {p["name"] for p in matched[0]["spec"]["ports"]}
+        for ep in spec["endpoints"]:
+            assert set(ep) == {"port", "path", "interval", "scrapeTimeout"}
+            assert ep["port"] in ports and ep["path"] == "/metrics"
+            assert ep["interval"] == "15s" and ep["scrapeTimeout"] == "10s"
+    worker_ports = {ep["port"] for ep in monitors[name("worker-llm")]["spec"]["endpoints"]}
+    assert worker_ports == {"metrics", "sdk-metrics"}
+
+
+# --- Temporal set-up job ------------------------------------------------------
+
+
+def test_temporal_setup_job(default: list[dict], full: list[dict]) -> None:
+    (job,) = by_kind(default, "Job").values()
+    assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
+    (container,) = job["spec"]["template"]["spec"]["containers"]
+    script = container["command"][-1]
+    assert "temporal operator search-attribute create --name Tenant --type Keyword" in script
+    env = {e["name"] for e in container["env"]}
+    assert {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY"} <= env
+
+    (job,) = by_kind(full, "Job").values()
+    env = {
+        e["name"]: e.get("value") for e in job["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    assert env["TEMPORAL_TLS_CLIENT_CERT_PATH"] == "/etc/temporal-tls/tls.crt"
+    assert env["TEMPORAL_TLS_SERVER_CA_CERT_PATH"] == "/etc/temporal-tls/ca.crt"
+
+
+def test_temporal_setup_can_be_disabled(helm: str) -> None:
+    objs = objects(template(helm, "--set", "temporalSetup.enabled=false"))
+    assert not by_kind(objs, "Job")
