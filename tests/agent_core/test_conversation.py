@@ -7,11 +7,7 @@ scripts the model's replies.
 
 from __future__ import annotations
 
-import pytest
-from temporalio.client import WorkflowUpdateFailedError
-
 from agent_core.models import ConversationStatus
-from fake_llm import Reply
 from tests.support.stack import agent_stack
 
 S = ConversationStatus

@@ -33,7 +33,9 @@ class _Server(uvicorn.Server):
 async def gateway(settings: Settings) -> AsyncIterator[str]:
     """Serve ``create_app(settings)`` on a free port; yields the base URL."""
     port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    config = uvicorn.Config(
+        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+    )
     server = _Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -44,9 +44,12 @@ class AgentStack:
         return await self.conversations.snapshot(self.tenant, conversation_id)
 
     async def wait_for(
-        self, conversation_id: str, check: Callable[[ConversationSnapshot], bool], timeout: float = 20.0
+        self,
+        conversation_id: str,
+        check: Callable[[ConversationSnapshot], bool],
+        within: float = 20.0,
     ) -> ConversationSnapshot:
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             snap = await self.snapshot(conversation_id)
             if check(snap):
@@ -56,15 +59,15 @@ class AgentStack:
             await asyncio.sleep(0.05)
 
     async def wait_status(
-        self, conversation_id: str, status: ConversationStatus, timeout: float = 20.0
+        self, conversation_id: str, status: ConversationStatus, within: float = 20.0
     ) -> ConversationSnapshot:
         return await self.wait_for(
-            conversation_id, lambda s: s.status == status and not s.queued_prompts, timeout
+            conversation_id, lambda s: s.status == status and not s.queued_prompts, within
         )
 
-    async def result(self, conversation_id: str, timeout: float = 20.0) -> ConversationSnapshot:
+    async def result(self, conversation_id: str, within: float = 20.0) -> ConversationSnapshot:
         handle = self.conversations.handle(self.tenant, conversation_id)
-        return await asyncio.wait_for(handle.result(), timeout)
+        return await asyncio.wait_for(handle.result(), within)
 
 
 def stack_settings(client: Client, fake: FakeLLM, redis_url: str, **overrides: Any) -> Settings:
@@ -86,7 +89,9 @@ def stack_settings(client: Client, fake: FakeLLM, redis_url: str, **overrides: A
 
 
 @contextlib.asynccontextmanager
-async def run_workers(client: Client, settings: Settings, events: EventLog, which: str = "all") -> AsyncIterator[list[Worker]]:
+async def run_workers(
+    client: Client, settings: Settings, events: EventLog, which: str = "all"
+) -> AsyncIterator[list[Worker]]:
     workers: list[Worker] = []
     if which in ("all", "llm"):
         workers += build_llm_workers(client, events, settings)
@@ -99,7 +104,9 @@ async def run_workers(client: Client, settings: Settings, events: EventLog, whic
 
 
 @contextlib.asynccontextmanager
-async def agent_stack(client: Client, fake: FakeLLM, redis_url: str, **overrides: Any) -> AsyncIterator[AgentStack]:
+async def agent_stack(
+    client: Client, fake: FakeLLM, redis_url: str, **overrides: Any
+) -> AsyncIterator[AgentStack]:
     settings = stack_settings(client, fake, redis_url, **overrides)
     queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
     async with EventLog(redis_url) as events, run_workers(client, settings, events):

@@ -18,6 +18,7 @@ from temporalio.common import (
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
 )
+from temporalio.service import RPCError, RPCStatusCode
 
 from agent_core.conversation_ids import TENANT_SEARCH_ATTRIBUTE, workflow_id
 from agent_core.models import (
@@ -107,6 +108,16 @@ class ConversationClient:
         return await self.handle(tenant, conversation_id).execute_update(
             AgentWorkflow.end_chat, EndChatInput(reason=reason)
         )
+
+    async def exists(self, tenant: str, conversation_id: str) -> bool:
+        """Whether the workflow exists at all (running or closed) for this tenant."""
+        try:
+            await self.handle(tenant, conversation_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
 
     async def snapshot(self, tenant: str, conversation_id: str) -> ConversationSnapshot:
         return await self.handle(tenant, conversation_id).query(AgentWorkflow.history)

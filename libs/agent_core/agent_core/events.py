@@ -177,9 +177,16 @@ def text_voided(seq: int, message_id: str) -> ConversationEvent:
 
 
 def agent_message(seq: int, message_id: str, text: str) -> ConversationEvent:
-    """The agent's whole message: equals the concatenated deltas of ``message_id``."""
+    """The agent's whole message: equals the concatenated deltas of ``message_id``.
+
+    Keyed by message id, not by turn: a retried model call's final message has a
+    new id and must not be dropped as a duplicate of a voided attempt's.
+    """
     return _custom(
-        seq, "agent_message", CustomName.AGENT_MESSAGE, {"messageId": message_id, "text": text}
+        seq,
+        f"agent_message/{message_id}",
+        CustomName.AGENT_MESSAGE,
+        {"messageId": message_id, "text": text},
     )
 
 

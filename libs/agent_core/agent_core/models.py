@@ -141,6 +141,7 @@ class WorkflowState(_Model):
     prompts: list[Prompt] = Field(default_factory=list)
     pending_call: ToolCall | None = None
     decision: PendingDecision | None = None
+    proposing_call_id: str | None = None
     status: ConversationStatus = ConversationStatus.AWAITING_INPUT
     ended: bool = False
     next_seq: int = 1

@@ -118,7 +118,12 @@ def validation_messages(context: TurnContext, prompt: str) -> list[dict[str, Any
         f"not. Call `{VALIDATION_TOOL}`; when not valid, give a short, friendly reason that "
         "tells the user what you can help with."
     )
-    recent = render_window(context.window[-6:])
+    earlier = (
+        context.window[:-1]
+        if context.window and context.window[-1].text == prompt
+        else context.window
+    )
+    recent = render_window(earlier)
     return [{"role": "system", "content": system}, *recent, {"role": "user", "content": prompt}]
 
 

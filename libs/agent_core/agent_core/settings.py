@@ -18,7 +18,9 @@ __all__ = ["Settings"]
 class Settings(BaseSettings):
     """Environment variables (upper-case field names) with local-stack defaults."""
 
-    model_config = SettingsConfigDict(env_file=None, extra="ignore", frozen=True)
+    model_config = SettingsConfigDict(
+        env_file=None, extra="ignore", frozen=True, env_ignore_empty=True
+    )
 
     # Temporal
     temporal_address: str = "localhost:7233"
@@ -64,7 +66,7 @@ class Settings(BaseSettings):
     api_keys_file: Path | None = None
     api_dev_mode: bool = False
     api_cors_origins: str = ""
-    api_rate_limit_per_minute: int = Field(120, ge=1)
+    api_rate_limit_per_minute: int = Field(1200, ge=1)
     api_sse_ping_seconds: float = Field(15.0, gt=0)
 
     @cached_property

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable, Sequence
+from datetime import timedelta
 
 from prometheus_client import start_http_server
 from temporalio.client import Client
@@ -22,9 +23,13 @@ from agent_core.event_log import EventLog
 from agent_core.settings import Settings
 from agent_core.temporal_client import connect_temporal
 
-__all__ = ["WorkerFactory", "run_service"]
+__all__ = ["GRACEFUL_SHUTDOWN", "WorkerFactory", "run_service"]
 
 log = logging.getLogger(__name__)
+
+# On SIGTERM, in-flight activities get this long to finish before they are
+# cancelled (and retried elsewhere); keep it under the pods' grace period.
+GRACEFUL_SHUTDOWN = timedelta(seconds=10)
 
 WorkerFactory = Callable[[Client, EventLog, Settings], Sequence[Worker]]
 

@@ -54,6 +54,7 @@ __all__ = ["AgentWorkflow"]
 MAX_QUEUED_PROMPTS = 20
 UPDATES_BEFORE_ROLLOVER = 1_000
 LLM_ATTEMPTS = 5
+VALIDATION_WINDOW = 6  # lines before the prompt that the validator sees
 TOOL_ATTEMPTS = 5
 _PLAN_FAILED = "Something went wrong while I was thinking. Please send your message again."
 _TOOL_BROKEN = "the tool could not be run (it kept failing); it did not complete"
@@ -121,8 +122,10 @@ class AgentWorkflow:
         self._refuse_if_ended()
         if not input.text.strip():
             raise ApplicationError("the message is empty", type=ErrorType.BAD_PROMPT)
-        config = self._state.config
-        if config and len(input.text) > config.max_prompt_chars:
+        # Before load_config has run (the first message of update-with-start) the
+        # default limit applies, so no message skips the check.
+        config = self._state.config or AgentConfig()
+        if len(input.text) > config.max_prompt_chars:
             raise ApplicationError(
                 f"the message is over {config.max_prompt_chars} characters",
                 type=ErrorType.BAD_PROMPT,
@@ -203,6 +206,9 @@ class AgentWorkflow:
     def _take_step(self, seq: int, step: AgentStep) -> None:
         proposal = step.tool_call if step.next == "confirm" else None
         self._append(Message(seq=seq, role="agent", text=step.response, tool_call=proposal))
+        early = self._state.decision
+        if early is not None and (proposal is None or early.call_id != proposal.id):
+            self._state.decision = None  # decided on a proposal that did not come
         if step.next == "done":
             self._state.ended = True
             self._state.status = ConversationStatus.ENDED
@@ -257,7 +263,9 @@ class AgentWorkflow:
         try:
             return await workflow.execute_activity_method(
                 LLMActivities.validate_prompt,
-                ValidatePromptInput(context=self._context(seq), prompt=prompt),
+                ValidatePromptInput(
+                    context=self._context(seq, size=VALIDATION_WINDOW + 1), prompt=prompt
+                ),
                 **self._llm_options(),
             )
         except ActivityError:
@@ -269,12 +277,17 @@ class AgentWorkflow:
             call_id=f"call-{seq}",
             show_confirm=self._config.show_confirm,
         )
+        # The activity announces its proposal before it returns: a client may
+        # confirm this call id while the workflow is still awaiting the result.
+        self._state.proposing_call_id = plan_input.call_id
         try:
             return await workflow.execute_activity_method(
                 LLMActivities.plan_turn, plan_input, **self._llm_options()
             )
         except ActivityError:
             return AgentStep(next="question", response=_PLAN_FAILED, error="plan_failed")
+        finally:
+            self._state.proposing_call_id = None
 
     async def _run_tool(self, call: ToolCall, seq: int) -> ToolResult:
         state = self._state
@@ -337,9 +350,10 @@ class AgentWorkflow:
         assert self._state.config is not None
         return self._state.config
 
-    def _context(self, seq: int) -> TurnContext:
+    def _context(self, seq: int, size: int | None = None) -> TurnContext:
+        """The turn's view: the last ``size`` lines (default: the configured window)."""
         s = self._state
-        window = s.transcript[-self._config.history_window :]
+        window = s.transcript[-(size or self._config.history_window) :]
         return TurnContext(
             conversation_id=s.conversation_id,
             goal_id=s.goal_id,
@@ -370,12 +384,13 @@ class AgentWorkflow:
 
     def _check_decision(self, input: ToolDecisionInput) -> None:
         self._refuse_if_ended()
-        pending = self._state.pending_call
-        if pending is None or self._state.decision is not None:
+        state = self._state
+        waiting = state.pending_call.id if state.pending_call else state.proposing_call_id
+        if waiting is None or state.decision is not None:
             raise ApplicationError(
                 "no tool call is waiting for confirmation", type=ErrorType.NOTHING_PENDING
             )
-        if pending.id != input.call_id:
+        if waiting != input.call_id:
             raise ApplicationError(
                 f"tool call {input.call_id!r} is not the one waiting",
                 type=ErrorType.NOTHING_PENDING,

@@ -15,7 +15,7 @@ from agent_core.activities import ToolActivities
 from agent_core.events import EventSink
 from agent_core.registry import TOOLS
 from agent_core.settings import Settings
-from agent_core.worker_host import run_service
+from agent_core.worker_host import GRACEFUL_SHUTDOWN, run_service
 from worker_tools.ledger import RedisLedger
 from worker_tools.tools import load_handlers
 
@@ -26,7 +26,14 @@ def build_workers(client: Client, sink: EventSink, settings: Settings) -> Sequen
     activities = ToolActivities(
         load_handlers(TOOLS.values()), RedisLedger(settings.redis_url), sink
     )
-    return [Worker(client, task_queue=settings.tools_task_queue, activities=[activities.run_tool])]
+    return [
+        Worker(
+            client,
+            task_queue=settings.tools_task_queue,
+            activities=[activities.run_tool],
+            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+        )
+    ]
 
 
 def main() -> None:

@@ -274,12 +274,13 @@ class LLMActivities:
         stream = TextStream(self._sink, ctx.conversation_id, ctx.seq, message_id)
         await stream.start()
         await stream.finish(text)
-        extra = [ev.run_error(ctx.seq, error, text)] if error else []
+        run_end = (
+            ev.run_error(ctx.seq, error, text)
+            if error
+            else ev.run_finished(ctx.conversation_id, ctx.seq)
+        )
         await self._publish(
-            ctx,
-            *extra,
-            ev.status_changed(ctx.seq, ConversationStatus.AWAITING_INPUT),
-            ev.run_finished(ctx.conversation_id, ctx.seq),
+            ctx, run_end, ev.status_changed(ctx.seq, ConversationStatus.AWAITING_INPUT)
         )
 
     async def _close_turn(
@@ -288,17 +289,24 @@ class LLMActivities:
         TURNS.labels(step.next).inc()
         await stream.finish(step.response)
         closing: list[ev.ConversationEvent] = []
+        status = ConversationStatus.AWAITING_INPUT
         if step.next == "confirm" and step.tool_call:
             closing += ev.tool_call_proposed(
                 ctx.seq, step.tool_call, awaiting_confirmation=show_confirm
             )
-            if show_confirm:
-                closing.append(ev.status_changed(ctx.seq, ConversationStatus.AWAITING_CONFIRMATION))
+            # without confirmation the tool runs next and reports its own status
+            status = (
+                ConversationStatus.AWAITING_CONFIRMATION
+                if show_confirm
+                else ConversationStatus.RUNNING_TOOL
+            )
         elif step.next == "done":
-            closing.append(ev.status_changed(ctx.seq, ConversationStatus.ENDED))
-        else:
-            closing.append(ev.status_changed(ctx.seq, ConversationStatus.AWAITING_INPUT))
-        closing.append(ev.run_finished(ctx.conversation_id, ctx.seq))
+            status = ConversationStatus.ENDED
+        # the status goes last: "ended" is the stream's final event
+        closing += [
+            ev.run_finished(ctx.conversation_id, ctx.seq),
+            ev.status_changed(ctx.seq, status),
+        ]
         await self._publish(ctx, *closing)
 
     async def _publish(self, ctx: TurnContext, *events: ev.ConversationEvent) -> None:

@@ -1,0 +1,53 @@
+"""A tools worker process that freezes right after create_invoice's side effect.
+
+``test_durability`` runs this as a subprocess and SIGKILLs it while it is
+frozen: the invoice is already in the ledger, the activity has not returned,
+and the process dies without a word to Temporal. That is the crash that
+matters for "no tool runs twice". The worker is the service's own
+(``build_workers``, real Redis ledger and event log); only the event sink is
+wrapped, through the constructor, to hold the activity at that point.
+Settings come from the environment like the real service's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from agent_core.event_log import EventLog
+from agent_core.events import ConversationEvent, CustomName
+from agent_core.settings import Settings
+from agent_core.temporal_client import connect_temporal
+from worker_tools.main import build_workers
+
+FROZEN = "FROZEN after the invoice was recorded"
+
+
+class FreezeAfterInvoice:
+    """An ``EventSink`` that publishes, then never returns once create_invoice
+    reports the invoice it recorded (its second progress message)."""
+
+    def __init__(self, log: EventLog) -> None:
+        self._log = log
+
+    async def publish(self, conversation_id: str, events: Sequence[ConversationEvent]) -> None:
+        await self._log.publish(conversation_id, events)
+        for event in events:
+            name = getattr(event.event, "name", None)
+            value = getattr(event.event, "value", None) or {}
+            if name == CustomName.TOOL_PROGRESS and "Invoice" in value.get("message", ""):
+                print(FROZEN, flush=True)
+                await asyncio.Event().wait()
+
+
+async def main() -> None:
+    settings = Settings()
+    client = await connect_temporal(settings)
+    async with EventLog(settings.redis_url) as log:
+        workers = build_workers(client, FreezeAfterInvoice(log), settings)
+        print("READY", flush=True)
+        await asyncio.gather(*(worker.run() for worker in workers))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

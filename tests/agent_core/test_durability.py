@@ -1,0 +1,335 @@
+"""Durability: continue-as-new, workers dying mid-activity, the event log's order.
+
+Workers are the services' own; the crash tests run them apart from the rest
+of the stack so one side can die and come back while the other keeps going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import time
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from agent_core.activities.tools import idempotency_key
+from agent_core.conversation_client import ConversationClient
+from agent_core.conversation_ids import workflow_id
+from agent_core.event_log import EventLog
+from agent_core.events import ConversationEvent, CustomName
+from agent_core.models import ConversationStatus, TaskQueues, WorkflowInput
+from fake_llm import FakeLLM, Reply
+from tests.agent_core.crashing_tools_worker import FROZEN
+from tests.agent_core.scenario import (
+    agent_texts,
+    deltas_of,
+    kinds,
+    last_user_text,
+    read_events,
+    wait_until,
+)
+from tests.support.stack import AgentStack, agent_stack, run_workers, stack_settings
+from worker_llm.main import build_workers as build_llm_workers
+
+S = ConversationStatus
+
+
+@contextlib.asynccontextmanager
+async def bare_stack(
+    client, fake: FakeLLM, redis_url: str, **overrides: Any
+) -> AsyncIterator[AgentStack]:
+    """An ``AgentStack`` with no workers: the test runs (and kills) them itself."""
+    settings = stack_settings(client, fake, redis_url, **overrides)
+    queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
+    async with EventLog(redis_url) as events:
+        yield AgentStack(
+            client=client,
+            settings=settings,
+            conversations=ConversationClient(client, settings.workflow_task_queue, queues),
+            fake=fake,
+            events=events,
+            tenant=f"tenant-{uuid.uuid4().hex[:6]}",
+        )
+
+
+async def _carried_prompts(client, wid: str, run_id: str) -> list[str] | None:
+    """The queued prompts a run was started with, or None for the first run."""
+    history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    if not started.continued_execution_run_id:
+        return None
+    [input] = await client.data_converter.decode(started.input.payloads, [WorkflowInput])
+    assert input.state is not None
+    return [p.text for p in input.state.prompts]
+
+
+async def test_two_continue_as_new_cycles_keep_the_whole_conversation(client, fake_llm, redis_url):
+    prompts = [f"message {n}: tell me about trip option {n}" for n in range(1, 9)]
+    fake_llm.script("plan", *(f"Answer {n}." for n in range(1, 9)))
+    overrides = {"agent_max_turns_per_run": 3, "agent_history_window": 4}
+    async with agent_stack(client, fake_llm, redis_url, **overrides) as stack:
+        cid = await stack.start("travel", prompts[0])
+        for text in prompts[1:]:  # sent at once: most wait in the queue across run boundaries
+            await stack.conversations.send(stack.tenant, cid, text)
+        snap = await stack.wait_for(
+            cid, lambda s: len(s.transcript) == 16 and s.status == S.AWAITING_INPUT, within=40
+        )
+        events = await read_events(stack, cid)
+        runs = [
+            wf
+            async for wf in client.list_workflows(
+                f"WorkflowId = '{workflow_id(stack.tenant, cid)}'"
+            )
+        ]
+        carried = [await _carried_prompts(client, run.id, run.run_id) for run in runs]
+        await stack.conversations.end(stack.tenant, cid)
+        final = await stack.result(cid)
+
+    assert snap.run_number >= 3
+    assert len(runs) == snap.run_number
+    # Prompts still queued when a run rolled over went into the next run's input.
+    assert sum(1 for c in carried if c) >= 1
+    assert "summarize" in kinds(fake_llm)
+    assert snap.summary.startswith("Summary:")
+    # Every prompt answered once, in order, and the transcript is whole.
+    assert [m.text for m in snap.transcript if m.role == "user"] == prompts
+    assert agent_texts(snap) == [f"Answer {n}." for n in range(1, 9)]
+    assert [m.role for m in snap.transcript] == ["user", "agent"] * 8
+    plans = [r for r in fake_llm.requests if r.kind == "plan"]
+    assert [last_user_text(r) for r in plans] == prompts
+    # What the model sees is a window plus the summary, not the whole transcript.
+    late = plans[-1]
+    assert any("Summary of the earlier conversation" in str(m["content"]) for m in late.messages)
+    assert prompts[0] not in [m.get("content") for m in late.messages]
+    # Event sequence numbers keep growing across runs (a user message keeps the
+    # number it was given when accepted, before the turns queued ahead of it).
+    seqs = [e.seq for e in events if e.name != "user_message"]
+    assert seqs == sorted(seqs)
+    user_seqs = [e.seq for e in events if e.name == "user_message"]
+    assert user_seqs == [m.seq for m in snap.transcript if m.role == "user"]
+    assert user_seqs == sorted(set(user_seqs)) and len(user_seqs) == 8
+    turn_starts = [e.seq for e in events if e.type == "RUN_STARTED"]
+    assert len(turn_starts) == 8 and turn_starts == sorted(set(turn_starts))
+    assert len({e.key for e in events}) == len(events)
+    assert final.transcript == snap.transcript
+    assert final.last_seq > snap.last_seq
+
+
+async def test_llm_worker_stopped_mid_plan_call_resumes_on_a_new_worker(
+    client, fake_llm, redis_url
+):
+    fake_llm.script("plan", Reply.say("This answer never arrives.", hang_seconds=60))
+    async with bare_stack(client, fake_llm, redis_url) as stack:
+        async with run_workers(client, stack.settings, stack.events, which="tools"):
+            async with run_workers(client, stack.settings, stack.events, which="llm"):
+                cid = await stack.start("travel", "An event in Melbourne in April")
+                await wait_until(lambda: "plan" in kinds(fake_llm))
+                await asyncio.sleep(0.5)  # the model call is under way, streaming nothing
+            # Leaving the block shut the workflow and LLM workers down, cancelling the call.
+            stopped = time.monotonic()
+            async with run_workers(client, stack.settings, stack.events, which="llm"):
+                snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION, within=30)
+                resumed = time.monotonic() - stopped
+                events = await read_events(stack, cid)
+                history = await stack.conversations.handle(stack.tenant, cid).fetch_history()
+
+    assert resumed < 15, resumed
+    assert kinds(fake_llm) == ["validate", "plan", "plan"]
+    assert snap.pending_call is not None and snap.pending_call.name == "find_events"
+    assert [m.role for m in snap.transcript] == ["user", "agent"]
+    attempts = [
+        e.activity_task_started_event_attributes.attempt
+        for e in history.events
+        if e.HasField("activity_task_started_event_attributes")
+    ]
+    assert max(attempts) == 2
+    turn = snap.transcript[-1].seq
+    voided = {e.value["messageId"] for e in events if e.name == "text_message_voided"}
+    assert f"msg-{turn}-1-0" in voided
+    [final] = [e for e in events if e.name == "agent_message"]
+    assert final.value["messageId"] == f"msg-{turn}-2-0"
+    assert (
+        deltas_of(events, final.value["messageId"])
+        == final.value["text"]
+        == snap.transcript[-1].text
+    )
+
+
+class FreezeAfterAgentMessage:
+    """An ``EventSink`` that publishes, then holds the activity for good once an
+    agent message is out: the turn is told, but the activity never returns."""
+
+    def __init__(self, log: EventLog) -> None:
+        self._log = log
+        self.frozen = asyncio.Event()
+
+    async def publish(self, conversation_id: str, events: Sequence[ConversationEvent]) -> None:
+        await self._log.publish(conversation_id, events)
+        if any(getattr(e.event, "name", None) == CustomName.AGENT_MESSAGE for e in events):
+            self.frozen.set()
+            await asyncio.Event().wait()
+
+
+async def test_llm_worker_stopped_after_publishing_its_answer_leaves_one_final_message(
+    client, fake_llm, redis_url
+):
+    """The retry may answer differently; the log must end with the retry's message."""
+    fake_llm.script("plan", "First attempt's answer.", "Second attempt's answer.")
+    async with bare_stack(client, fake_llm, redis_url) as stack:
+        async with run_workers(client, stack.settings, stack.events, which="tools"):
+            sink = FreezeAfterAgentMessage(stack.events)
+            async with contextlib.AsyncExitStack() as running:
+                for worker in build_llm_workers(client, sink, stack.settings):
+                    await running.enter_async_context(worker)
+                cid = await stack.start("travel", "An event in Melbourne in April")
+                await asyncio.wait_for(sink.frozen.wait(), 20)
+            async with run_workers(client, stack.settings, stack.events, which="llm"):
+                snap = await stack.wait_status(cid, S.AWAITING_INPUT, within=30)
+                events = await read_events(stack, cid)
+
+    assert agent_texts(snap) == ["Second attempt's answer."]
+    voided = {e.value["messageId"] for e in events if e.name == "text_message_voided"}
+    finals = [e for e in events if e.name == "agent_message"]
+    assert [f.value["text"] for f in finals if f.value["messageId"] not in voided] == [
+        "Second attempt's answer."
+    ]
+    for f in finals:
+        assert deltas_of(events, f.value["messageId"]) == f.value["text"]
+
+
+def _worker_env(stack: AgentStack, client) -> dict[str, str]:
+    settings = stack.settings
+    return {
+        **os.environ,
+        "TEMPORAL_ADDRESS": settings.temporal_address,
+        "TEMPORAL_NAMESPACE": client.namespace,
+        "TOOLS_TASK_QUEUE": settings.tools_task_queue,
+        "REDIS_URL": settings.redis_url,
+        "METRICS_PORT": "0",
+        "TEMPORAL_METRICS_PORT": "0",
+    }
+
+
+async def test_tools_worker_killed_after_the_invoice_was_made_does_not_invoice_twice(
+    client, fake_llm, redis_url
+):
+    script = Path(__file__).with_name("crashing_tools_worker.py")
+    async with (
+        bare_stack(client, fake_llm, redis_url, agent_show_confirm=False) as stack,
+        aioredis.from_url(redis_url, decode_responses=True) as ledger,
+    ):
+        doomed = await asyncio.create_subprocess_exec(
+            sys.executable, str(script), env=_worker_env(stack, client),
+            stdout=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            assert doomed.stdout is not None
+            assert (await asyncio.wait_for(doomed.stdout.readline(), 30)).strip() == b"READY"
+            async with run_workers(client, stack.settings, stack.events, which="llm"):
+                cid = await stack.start("travel", "An event in Melbourne in April, from Sydney")
+                line = await asyncio.wait_for(doomed.stdout.readline(), 30)
+                assert line.decode().strip() == FROZEN
+                wid = workflow_id(stack.tenant, cid)
+                keys = await ledger.keys(f"ledger:{wid}/*")
+                assert len(keys) == 1  # the side effect happened; the activity never returned
+
+                doomed.send_signal(signal.SIGKILL)
+                await doomed.wait()
+                killed = time.monotonic()
+                async with run_workers(client, stack.settings, stack.events, which="tools"):
+                    final = await stack.result(cid, within=30)
+                    recovered = time.monotonic() - killed
+                events = await read_events(stack, cid)
+                after = await ledger.keys(f"ledger:{wid}/*")
+        finally:
+            if doomed.returncode is None:
+                doomed.kill()
+                await doomed.wait()
+
+    # Noticed through the 2 s heartbeat timeout, not the 5 min start-to-close one.
+    assert recovered < 20, recovered
+    assert final.status == S.ENDED
+    results = {m.tool_result.name: m.tool_result for m in final.transcript if m.tool_result}
+    invoice = results["create_invoice"]
+    assert invoice.ok and invoice.output is not None
+    assert after == keys == [f"ledger:{idempotency_key(wid, invoice.call_id)}"]
+    # The retry found the first attempt's invoice: same id, not created again.
+    assert invoice.output["created"] is False
+    first_made = [
+        e.value["message"]
+        for e in events
+        if e.name == "tool_progress" and "Invoice" in e.value["message"]
+    ]
+    assert first_made == [
+        f"Invoice {invoice.output['invoice_id']} sent to {invoice.output['email']}"
+    ]
+    assert len([e for e in events if e.type == "TOOL_CALL_RESULT"]) == 3
+
+
+async def test_event_log_order_for_a_confirmed_conversation(client, fake_llm, redis_url):
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "I'd like to go to an event in Melbourne in April")
+        calls = []
+        for _ in range(3):
+            snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+            assert snap.pending_call is not None
+            calls.append(snap.pending_call)
+            await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+        final = await stack.result(cid)
+        events = await read_events(stack, cid)
+
+    assert final.status == S.ENDED
+    keys = [e.key for e in events]
+    assert len(set(keys)) == len(keys)
+    ids = [tuple(map(int, e.id.split("-"))) for e in events]
+    assert ids == sorted(ids)
+    seqs = [e.seq for e in events]
+    assert seqs == sorted(seqs)
+
+    # The user's message opens its turn.
+    [user] = [i for i, e in enumerate(events) if e.name == "user_message"]
+    assert events[user].value["text"] == "I'd like to go to an event in Melbourne in April"
+    assert events[user + 1].type == "RUN_STARTED"
+    # Every turn is closed before the next opens.
+    opened: str | None = None
+    for e in events:
+        if e.type == "RUN_STARTED":
+            assert opened is None, f"turn {e.data['runId']} opened inside {opened}"
+            opened = e.data["runId"]
+        elif e.type == "RUN_FINISHED":
+            assert opened == e.data["runId"]
+            opened = None
+    assert opened is None
+    # Each proposal: announced, awaiting confirmation, then run, then its result.
+    for call in calls:
+
+        def at(predicate, call_id=call.id) -> int:
+            return next(i for i, e in enumerate(events) if predicate(e, call_id))
+
+        start = at(lambda e, c: e.type == "TOOL_CALL_START" and e.data["toolCallId"] == c)
+        waiting = at(
+            lambda e, c: e.name == "tool_call_awaiting_confirmation" and e.value["toolCallId"] == c
+        )
+        running = at(lambda e, c: e.name == "tool_started" and e.value["toolCallId"] == c)
+        result = at(lambda e, c: e.type == "TOOL_CALL_RESULT" and e.data["toolCallId"] == c)
+        assert start < waiting < running < result
+        assert events[waiting].value["args"] == call.args
+    statuses = [e.value["status"] for e in events if e.name == "status_changed"]
+    assert statuses == [
+        "thinking", "awaiting_confirmation", "running_tool",
+        "thinking", "awaiting_confirmation", "running_tool",
+        "thinking", "awaiting_confirmation", "running_tool",
+        "thinking", "ended",
+    ]  # fmt: skip
+    # Every agent message equals the deltas streamed under its message id.
+    messages = [e for e in events if e.name == "agent_message"]
+    assert [m.value["text"] for m in messages] == agent_texts(final)
+    for m in messages:
+        assert deltas_of(events, m.value["messageId"]) == m.value["text"]

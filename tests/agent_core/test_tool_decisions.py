@@ -1,0 +1,185 @@
+"""Tool calls: confirmation off, rejection, tool failure, bad decisions, ending the chat."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from temporalio.client import WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from agent_core.errors import ErrorType
+from agent_core.models import ConversationStatus, EndChatResult
+from fake_llm import Reply
+from tests.agent_core.scenario import agent_texts, kinds, read_events, tool_messages
+from tests.support.stack import agent_stack
+
+S = ConversationStatus
+TRAVEL_TOOLS = ["find_events", "search_flights", "create_invoice"]
+
+
+async def test_with_confirmation_off_tools_run_without_asking(client, fake_llm, redis_url):
+    async with agent_stack(client, fake_llm, redis_url, agent_show_confirm=False) as stack:
+        cid = await stack.start("travel", "An event in Melbourne in April, please")
+        final = await stack.result(cid)
+        events = await read_events(stack, cid)
+    assert final.status == S.ENDED
+    results = [m.tool_result for m in final.transcript if m.tool_result]
+    assert [r.name for r in results] == TRAVEL_TOOLS
+    assert all(r.ok for r in results)
+    assert [e.name for e in events].count("tool_call_awaiting_confirmation") == 0
+    statuses = [e.value["status"] for e in events if e.name == "status_changed"]
+    assert "awaiting_confirmation" not in statuses
+    assert statuses.count("running_tool") >= 3 and statuses[-1] == "ended"
+    started = [e.value["name"] for e in events if e.name == "tool_started"]
+    assert started == TRAVEL_TOOLS
+    assert [e.data["toolCallName"] for e in events if e.type == "TOOL_CALL_START"] == TRAVEL_TOOLS
+    # one user message, so exactly one validation; a plan per tool result plus the first
+    assert kinds(fake_llm) == ["validate", "plan", "plan", "plan", "plan"]
+
+
+async def test_rejected_tool_call_is_reported_to_the_model_and_the_chat_goes_on(
+    client, fake_llm, redis_url
+):
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Melbourne in April")
+        snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+        call = snap.pending_call
+        assert call is not None and call.name == "find_events"
+        decided = await stack.conversations.reject(stack.tenant, cid, call.id, "wrong city")
+        assert decided.approved is False and decided.call_id == call.id
+        snap = await stack.wait_status(cid, S.AWAITING_INPUT)
+
+        tool = next(m for m in snap.transcript if m.role == "tool")
+        assert tool.tool_result is not None and tool.tool_result.ok is False
+        assert tool.tool_result.output == {"rejected": True, "reason": "wrong city"}
+        assert "wrong city" in tool.text
+        # The model heard about it as the answer to its own call ...
+        after_reject = [r for r in fake_llm.requests if r.kind == "plan"][-1]
+        [answer] = tool_messages(after_reject)
+        assert answer["tool_call_id"] == call.id
+        assert answer["payload"]["rejected"] is True
+        assert answer["payload"]["reason"] == "wrong city"
+        assert answer["payload"]["ok"] is False
+        # ... and told the user (the fake says so when it sees a rejection).
+        assert "rejected: wrong city" in agent_texts(snap)[-1]
+        assert snap.pending_call is None
+        # No tool ran.
+        events = await read_events(stack, cid)
+        assert not [e for e in events if e.name == "tool_started"]
+
+        # The conversation goes on: a new message gets a new proposal, which runs.
+        await stack.conversations.send(stack.tenant, cid, "Sorry, Melbourne is right after all")
+        snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+        assert snap.pending_call is not None and snap.pending_call.id != call.id
+        await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+        snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    results = [m.tool_result for m in snap.transcript if m.tool_result]
+    assert [(r.name, r.ok) for r in results] == [("find_events", False), ("find_events", True)]
+
+
+async def test_failed_tool_is_reported_as_a_failure_never_as_completed(client, fake_llm, redis_url):
+    fake_llm.script("plan", Reply.call("find_events", city="Atlantis", month="April"))
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Atlantis in April")
+        snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+        assert snap.pending_call is not None
+        await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+        snap = await stack.wait_status(cid, S.AWAITING_INPUT)
+        events = await read_events(stack, cid)
+
+    tool = next(m for m in snap.transcript if m.role == "tool")
+    assert tool.tool_result is not None
+    assert tool.tool_result.ok is False
+    assert "Atlantis" in (tool.tool_result.error or "")
+    assert "completed" not in tool.text
+    assert "failed" in tool.text
+
+    plans = [r for r in fake_llm.requests if r.kind == "plan"]
+    assert len(plans) == 2
+    [answer] = tool_messages(plans[1])
+    assert answer["payload"]["ok"] is False
+    assert "Atlantis" in answer["payload"]["error"]
+    assert all("completed" not in str(m.get("content")) for m in plans[1].messages[1:])
+    assert "didn't work" in agent_texts(snap)[-1]
+
+    failed = [e for e in events if e.name == "tool_failed"]
+    assert len(failed) == 1 and "Atlantis" in failed[0].value["error"]
+    assert not [e for e in events if e.type == "TOOL_CALL_RESULT"]
+
+
+async def test_confirm_with_nothing_pending_or_the_wrong_call_is_refused(
+    client, fake_llm, redis_url
+):
+    fake_llm.script("plan", "Which city would you like?")
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "I want to go somewhere")
+        await stack.wait_status(cid, S.AWAITING_INPUT)
+        with pytest.raises(WorkflowUpdateFailedError) as nothing:
+            await stack.conversations.confirm(stack.tenant, cid, "call-1")
+        assert nothing.value.cause.type == ErrorType.NOTHING_PENDING
+        with pytest.raises(WorkflowUpdateFailedError) as nothing_to_reject:
+            await stack.conversations.reject(stack.tenant, cid, "call-1", None)
+        assert nothing_to_reject.value.cause.type == ErrorType.NOTHING_PENDING
+
+        await stack.conversations.send(stack.tenant, cid, "Melbourne in April")
+        snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+        assert snap.pending_call is not None
+        with pytest.raises(WorkflowUpdateFailedError) as wrong:
+            await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id + "-x")
+        assert wrong.value.cause.type == ErrorType.NOTHING_PENDING
+        after = await stack.snapshot(cid)
+        assert after.pending_call == snap.pending_call
+        assert after.last_seq == snap.last_seq
+
+        # The right id still works, once; a second confirm of it is refused.
+        await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+        with pytest.raises(WorkflowUpdateFailedError) as again:
+            await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+        assert again.value.cause.type == ErrorType.NOTHING_PENDING
+        snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    results = [m.tool_result for m in snap.transcript if m.tool_result]
+    assert [r.name for r in results] == ["find_events"]
+
+
+async def test_end_chat_completes_the_workflow_and_refuses_later_prompts(
+    client, fake_llm, redis_url
+):
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Melbourne in April")
+        await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+        ended = await stack.conversations.end(stack.tenant, cid, "bye")
+        assert ended.already_ended is False
+        final = await stack.result(cid)
+        assert final.status == S.ENDED
+        assert final.pending_call is None
+
+        # The workflow has closed: later updates fail at the service, the result stays.
+        with pytest.raises(RPCError) as late_prompt:
+            await stack.conversations.send(stack.tenant, cid, "are you still there?")
+        assert late_prompt.value.status == RPCStatusCode.NOT_FOUND
+        with pytest.raises(RPCError) as late_end:
+            await stack.conversations.end(stack.tenant, cid)
+        assert late_end.value.status == RPCStatusCode.NOT_FOUND
+        assert (await stack.snapshot(cid)).transcript == final.transcript
+
+
+async def test_ending_twice_at_once_ends_once(client, fake_llm, redis_url):
+    """Two ends racing: one ends the chat; the other is told it already ended, or
+    (when it reached the service after the workflow closed) gets NOT_FOUND, which
+    callers must treat as "already ended" (the gateway does)."""
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Melbourne in April")
+        await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+        outcomes = await asyncio.gather(
+            stack.conversations.end(stack.tenant, cid, "bye"),
+            stack.conversations.end(stack.tenant, cid, "bye again"),
+            return_exceptions=True,
+        )
+        final = await stack.result(cid)
+    assert final.status == S.ENDED
+    results = [o for o in outcomes if isinstance(o, EndChatResult)]
+    errors = [o for o in outcomes if not isinstance(o, EndChatResult)]
+    assert [r.already_ended for r in results].count(False) == 1
+    assert all(isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND for e in errors)
+    assert len({r.seq for r in results}) == 1

@@ -1,0 +1,157 @@
+"""Record workflow histories for the replay test (run by hand, not by pytest).
+
+    uv run python -m tests.replay.record     (from the repository root)
+
+Runs a few representative conversations on a fresh dev server (the real
+workers, litellm to the fake LLM, Redis from ``REDIS_URL``) and saves every
+run's history as ``tests/replay/histories/<name>.json`` (a conversation that
+continued-as-new gives one file per run). Recorded histories are added, never
+regenerated to make a test pass: an existing file is left alone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+
+from agent_core.conversation_client import TENANT_KEY
+from agent_core.conversation_ids import workflow_id
+from agent_core.models import ConversationSnapshot, ConversationStatus
+from fake_llm import FakeLLM, Reply
+from tests.support.stack import AgentStack, agent_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+HISTORIES = Path(__file__).parent / "histories"
+BIN = Path(sys.executable).parent
+S = ConversationStatus
+
+Scenario = Callable[[AgentStack], Awaitable[str]]
+
+
+async def travel_with_confirmations(stack: AgentStack) -> str:
+    """The happy path: three proposals, each confirmed, then done."""
+    cid = await stack.start("travel", "I'd like to go to an event in Melbourne in April")
+    for _ in range(3):
+        snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+        assert snap.pending_call is not None
+        await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+    await stack.result(cid)
+    return cid
+
+
+async def rejection_and_tool_failure(stack: AgentStack) -> str:
+    """Off-topic, a rejection, a failing tool, a model auth error, a missing argument, end."""
+    fake = stack.fake
+    cid = await stack.start("travel", "something off-topic first")
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.send(stack.tenant, cid, "An event in Melbourne in April")
+    snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    assert snap.pending_call is not None
+    await stack.conversations.reject(stack.tenant, cid, snap.pending_call.id, "wrong city")
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+
+    fake.script("plan", Reply.call("find_events", city="Atlantis", month="April"))
+    await stack.conversations.send(stack.tenant, cid, "Try Atlantis in April")
+    snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    assert snap.pending_call is not None
+    await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+
+    fake.script("plan", Reply.error(401), Reply.call("find_events", city="Melbourne"))
+    await stack.conversations.send(stack.tenant, cid, "Melbourne then")
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.send(stack.tenant, cid, "Melbourne, please")
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.end(stack.tenant, cid, "done for today")
+    await stack.result(cid)
+    return cid
+
+
+async def continue_as_new(stack: AgentStack) -> str:
+    """Eight prompts sent at once through runs of three turns: two roll-overs."""
+    prompts = [f"message {n}: tell me about trip option {n}" for n in range(1, 9)]
+    stack.fake.script("plan", *(f"Answer {n}." for n in range(1, 9)))
+    cid = await stack.start("travel", prompts[0])
+    for text in prompts[1:]:
+        await stack.conversations.send(stack.tenant, cid, text)
+
+    def answered(s: ConversationSnapshot) -> bool:
+        return len(s.transcript) == 16 and s.status == S.AWAITING_INPUT
+
+    await stack.wait_for(cid, answered, within=60)
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
+SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
+    ("travel_with_confirmations", travel_with_confirmations, {}),
+    ("rejection_and_tool_failure", rejection_and_tool_failure, {}),
+    (
+        "continue_as_new",
+        continue_as_new,
+        {"agent_max_turns_per_run": 3, "agent_history_window": 4},
+    ),
+]
+
+
+async def save_runs(client: Client, wid: str, name: str) -> list[Path]:
+    """Every run of ``wid``, newest first by following the continue-as-new chain."""
+    runs = []
+    run_id: str | None = None
+    while True:
+        history = await client.get_workflow_handle(wid, run_id=run_id).fetch_history()
+        runs.append(history)
+        previous = history.events[0].workflow_execution_started_event_attributes
+        if not previous.continued_execution_run_id:
+            break
+        run_id = previous.continued_execution_run_id
+    runs.reverse()
+    saved = []
+    for number, history in enumerate(runs, start=1):
+        suffix = f"_run{number}" if len(runs) > 1 else ""
+        path = HISTORIES / f"{name}{suffix}.json"
+        if path.exists():
+            print(f"kept {path.relative_to(ROOT)} (recorded histories are never regenerated)")
+            continue
+        path.write_text(history.to_json() + "\n")
+        saved.append(path)
+    return saved
+
+
+async def main() -> None:
+    HISTORIES.mkdir(parents=True, exist_ok=True)
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=[TENANT_KEY],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            "history.transferProcessorMaxPollRPS=1000",
+        ],
+    )
+    try:
+        for name, scenario, overrides in SCENARIOS:
+            async with (
+                FakeLLM() as fake,
+                agent_stack(env.client, fake, redis_url, **overrides) as stack,
+            ):
+                cid = await scenario(stack)
+                for path in await save_runs(env.client, workflow_id(stack.tenant, cid), name):
+                    print(f"recorded {path.relative_to(ROOT)}")
+    finally:
+        await env.shutdown()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
+    sys.stdout.flush()
+    os._exit(0)  # sdk-python #300: the SDK can crash at interpreter exit

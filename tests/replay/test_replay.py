@@ -1,0 +1,61 @@
+"""Replay recorded histories against today's workflow code.
+
+Each file in ``histories/`` is a real run recorded by ``record.py``. If a code
+change would make a running conversation take a different path on replay
+(a different activity, a timer, a missing step), the replayer raises
+``NondeterminismError`` and this test fails: such a change needs
+``workflow.patched()`` or a new workflow version, never a re-recording.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from agent_core.workflow import AgentWorkflow
+
+with workflow.unsafe.imports_passed_through():
+    from agent_core.models import ConversationSnapshot, Prompt, WorkflowInput
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def load(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+
+
+def test_histories_are_checked_in() -> None:
+    names = {p.stem for p in HISTORIES}
+    assert {"travel_with_confirmations", "rejection_and_tool_failure"} <= names
+    assert sum(1 for n in names if n.startswith("continue_as_new_run")) >= 3
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_recorded_history_replays_deterministically(path: Path) -> None:
+    replayer = Replayer(workflows=[AgentWorkflow], data_converter=pydantic_data_converter)
+    await replayer.replay_workflow(load(path))
+
+
+@workflow.defn(name="AgentWorkflow")
+class PlanFirstWorkflow(AgentWorkflow):
+    """A plausible, wrong change: plan user prompts without validating them first."""
+
+    @workflow.run
+    async def run(self, input: WorkflowInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    async def _handle_prompt(self, prompt: Prompt) -> None:
+        self._take_seq()
+        self._take_step(prompt.seq, await self._plan(prompt.seq))
+
+
+async def test_replay_fails_for_a_workflow_that_changed_its_steps() -> None:
+    travel = next(p for p in HISTORIES if p.stem == "travel_with_confirmations")
+    replayer = Replayer(workflows=[PlanFirstWorkflow], data_converter=pydantic_data_converter)
+    with pytest.raises(workflow.NondeterminismError, match="validate_prompt"):
+        await replayer.replay_workflow(load(travel))
