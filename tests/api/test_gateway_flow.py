@@ -18,7 +18,7 @@ async def read_until_end(client: httpx.AsyncClient, url: str, on_event=None, hea
     async with aconnect_sse(client, "GET", url, headers=headers or {}) as source:
         assert source.response.status_code == 200
         async for sse in source.aiter_sse():
-            if not sse.event or sse.event == "message" and not sse.data:
+            if not sse.event or (sse.event == "message" and not sse.data):
                 continue  # keep-alive
             data = json.loads(sse.data)
             events.append((sse.id, sse.event, data))
@@ -30,14 +30,18 @@ async def read_until_end(client: httpx.AsyncClient, url: str, on_event=None, hea
 async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url):
     async with agent_stack(client, fake_llm, redis_url, api_keys=KEYS) as stack:
         async with gateway(stack.settings) as base, api_client(base, "key-alice") as http:
-            created = await http.post("/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"})
+            created = await http.post(
+                "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+            )
             assert created.status_code == 201, created.text
             body = created.json()
 
             async def confirm(data):
                 if data.get("name") == "tool_call_awaiting_confirmation":
                     call_id = data["value"]["toolCallId"]
-                    r = await http.post(f"/v1/conversations/{body['id']}/tool-calls/{call_id}/confirm")
+                    r = await http.post(
+                        f"/v1/conversations/{body['id']}/tool-calls/{call_id}/confirm"
+                    )
                     assert r.status_code == 202, r.text
 
             events = await read_until_end(http, body["events_url"], confirm)

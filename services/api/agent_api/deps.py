@@ -67,7 +67,9 @@ async def _tenant(
 CurrentTenant = Annotated[str, Depends(_tenant)]
 
 
-def _conversation_id(conversation_id: Annotated[str, Path(max_length=64)]) -> str:
+def _conversation_id(conversation_id: Annotated[str, Path()]) -> str:
+    # Any malformed id (too long included) is one no conversation has: 404, like
+    # an unknown one, rather than a 422 that tells ids apart by shape.
     if not is_valid_conversation_id(conversation_id):
         raise not_found()
     return conversation_id

@@ -77,8 +77,6 @@ def translate_temporal(exc: Exception) -> ApiError:
         return ApiError(status, code, exc.cause.message)
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
-            if "already completed" in exc.message:
-                return ApiError(409, "conversation_ended", "the conversation has ended")
             return not_found()
         if exc.status == RPCStatusCode.INVALID_ARGUMENT:
             return ApiError(
@@ -116,6 +114,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:
+            # FastAPI's answer to a body it cannot decode at all (not UTF-8): the same
+            # documented 422 as malformed JSON.
+            return JSONResponse(
+                _body("invalid_request", "the request body could not be parsed"), status_code=422
+            )
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "http_error"
         )
@@ -179,3 +183,8 @@ async def guarded(call: Awaitable[T]) -> T:
         TimeoutError,
     ) as exc:
         raise translate_temporal(exc) from exc
+    except RuntimeError as exc:
+        # A lazy client that cannot reach Temporal raises a bare RuntimeError.
+        if str(exc).startswith("Failed client connect"):
+            raise unavailable("temporal") from exc
+        raise

@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent_core.models import ConversationSnapshot, ConversationStatus, Message, ToolCall
+from agent_core.registry import GOALS
 
 __all__ = [
     "Accepted",
@@ -35,7 +36,13 @@ class _Request(BaseModel):
 
 
 class ConversationCreate(_Request):
-    goal: str = Field(min_length=1, max_length=64, examples=["travel"])
+    goal: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["travel"],
+        description="A goal id from GET /v1/goals (any other answers 422 unknown_goal)",
+        json_schema_extra={"enum": sorted(GOALS)},
+    )
     message: str | None = Field(
         default=None, description="Optional first message", examples=["Hi!"]
     )

@@ -35,7 +35,9 @@ __all__ = ["conversation_stream"]
 log = logging.getLogger(__name__)
 
 RETRY_MS = 2_000
-_BLOCK_MS = 5_000
+# Must stay under the event log's socket timeout (5 s): a blocking XREAD that
+# outlives it ends in a TimeoutError, taken for an outage (a warning, a 1 s pause).
+_BLOCK_MS = 3_000
 
 Snapshotter = Callable[[], Awaitable[ConversationSnapshot]]
 IsClosed = Callable[[], Awaitable[bool]]

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from fastapi import APIRouter, Request, status
+from redis.exceptions import RedisError
 
 from agent_api.deps import ConversationId, CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
@@ -23,11 +27,24 @@ from agent_core.errors import UnknownGoal
 from agent_core.models import ConversationStatus
 from agent_core.registry import get_goal
 
+T = TypeVar("T")
+
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
 
 def _events_url(request: Request, conversation_id: str) -> str:
     return str(request.url_for("stream_events", conversation_id=conversation_id).path)
+
+
+async def _update(state: State, tenant: str, conversation_id: str, call: Awaitable[T]) -> T:
+    """Send an update; "not found" from a workflow that exists but has closed
+    (or closed while the update waited) is a 409, not a 404."""
+    try:
+        return await guarded(call)
+    except ApiError as exc:
+        if exc.status == 404 and await guarded(state.conversations.exists(tenant, conversation_id)):
+            raise ApiError(409, "conversation_ended", "the conversation has ended") from exc
+        raise
 
 
 def _check_length(state: State, text: str | None) -> None:
@@ -72,7 +89,7 @@ async def create_conversation(
     )
 
 
-@router.get("", responses=error_responses(401, 429, 503))
+@router.get("", responses=error_responses(401, 422, 429, 503))
 async def list_conversations(
     state: State, tenant: CurrentTenant, limit: int = 100
 ) -> ConversationList:
@@ -90,7 +107,7 @@ async def list_conversations(
     return ConversationList(conversations=await guarded(collect()))
 
 
-@router.get("/{conversation_id}", responses=error_responses(401, 404, 429, 503))
+@router.get("/{conversation_id}", responses=error_responses(401, 404, 422, 429, 503))
 async def get_conversation(
     conversation_id: ConversationId, request: Request, state: State, tenant: CurrentTenant
 ) -> ConversationPublic:
@@ -109,7 +126,9 @@ async def send_message(
 ) -> Accepted:
     """Queue a message for the agent; 202 once the workflow has accepted it."""
     _check_length(state, body.text)
-    result = await guarded(state.conversations.send(tenant, conversation_id, body.text))
+    result = await _update(
+        state, tenant, conversation_id, state.conversations.send(tenant, conversation_id, body.text)
+    )
     await state.events.publish(conversation_id, [ev.user_message(result.seq, body.text)])
     return Accepted(conversation_id=conversation_id, seq=result.seq, queued=result.queued)
 
@@ -123,7 +142,12 @@ async def confirm_tool_call(
     conversation_id: ConversationId, call_id: str, state: State, tenant: CurrentTenant
 ) -> Accepted:
     """Approve the pending tool call named in the path; the tool then runs."""
-    result = await guarded(state.conversations.confirm(tenant, conversation_id, call_id))
+    result = await _update(
+        state,
+        tenant,
+        conversation_id,
+        state.conversations.confirm(tenant, conversation_id, call_id),
+    )
     await state.events.publish(
         conversation_id, [ev.decision_recorded(result.seq, call_id, True, None)]
     )
@@ -144,7 +168,12 @@ async def reject_tool_call(
 ) -> Accepted:
     """Refuse the pending tool call; the agent is told (with the reason) and goes on."""
     reason = body.reason if body else None
-    result = await guarded(state.conversations.reject(tenant, conversation_id, call_id, reason))
+    result = await _update(
+        state,
+        tenant,
+        conversation_id,
+        state.conversations.reject(tenant, conversation_id, call_id, reason),
+    )
     await state.events.publish(
         conversation_id, [ev.decision_recorded(result.seq, call_id, False, reason)]
     )
@@ -154,14 +183,16 @@ async def reject_tool_call(
 @router.post(
     "/{conversation_id}/end",
     status_code=status.HTTP_202_ACCEPTED,
-    responses=error_responses(401, 404, 409, 429, 503),
+    responses=error_responses(401, 404, 409, 422, 429, 503),
 )
 async def end_conversation(
     conversation_id: ConversationId, state: State, tenant: CurrentTenant
 ) -> Accepted:
     """End the chat. Ending an ended chat is accepted and changes nothing."""
     try:
-        result = await guarded(state.conversations.end(tenant, conversation_id))
+        result = await _update(
+            state, tenant, conversation_id, state.conversations.end(tenant, conversation_id)
+        )
     except ApiError as exc:
         if exc.code != "conversation_ended":
             raise
@@ -170,5 +201,8 @@ async def end_conversation(
         await state.events.publish(
             conversation_id, [ev.status_changed(result.seq, ConversationStatus.ENDED)]
         )
-        await state.events.expire(conversation_id, state.settings.events_ended_retention_seconds)
+        with contextlib.suppress(RedisError):  # best-effort, like publishing: the end happened
+            await state.events.expire(
+                conversation_id, state.settings.events_ended_retention_seconds
+            )
     return Accepted(conversation_id=conversation_id, seq=result.seq)

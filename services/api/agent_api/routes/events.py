@@ -23,7 +23,7 @@ router = APIRouter(prefix="/v1/conversations", tags=["events"])
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "AG-UI events"},
-        **error_responses(401, 404, 429, 503),
+        **error_responses(401, 404, 422, 429, 503),
     },
 )
 async def stream_events(

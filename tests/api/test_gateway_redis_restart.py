@@ -1,0 +1,152 @@
+"""Redis restarts mid-conversation (its data lost): Temporal is the truth, so a
+client that resumes with its last id gets a STATE_SNAPSHOT and goes on to the end.
+
+Runs a private ``redis-server`` on a free port, never the shared one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import shutil
+import tempfile
+from collections.abc import AsyncIterator
+
+import pytest
+import redis.asyncio as aioredis
+
+from agent_core.models import ConversationStatus
+from tests.api.sse_client import Frame, read_frames, tenant_keys, tenant_of
+from tests.support.gateway import api_client, free_port, gateway
+from tests.support.stack import agent_stack
+
+REDIS_SERVER = shutil.which("redis-server")
+pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
+
+
+class PrivateRedis:
+    def __init__(self, directory: str) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self._dir = directory
+        self._proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        assert REDIS_SERVER is not None
+        self._proc = await asyncio.create_subprocess_exec(
+            REDIS_SERVER,
+            *("--port", str(self.port), "--bind", "127.0.0.1"),
+            *("--save", "", "--appendonly", "no", "--dir", self._dir),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
+        client = aioredis.from_url(self.url)
+        try:
+            for _ in range(200):
+                with contextlib.suppress(Exception):
+                    if await client.ping():
+                        return
+                await asyncio.sleep(0.02)
+            raise RuntimeError("private redis-server did not start")
+        finally:
+            await client.aclose()
+
+    async def stop(self) -> None:
+        if self._proc is not None and self._proc.returncode is None:
+            self._proc.kill()  # SIGKILL: nothing is saved, like a crash
+            await asyncio.wait_for(self._proc.wait(), 5)
+        self._proc = None
+
+    async def restart(self) -> None:
+        await self.stop()
+        await self.start()
+
+
+@pytest.fixture
+async def private_redis() -> AsyncIterator[PrivateRedis]:
+    with tempfile.TemporaryDirectory() as directory:
+        server = PrivateRedis(directory)
+        await server.start()
+        try:
+            yield server
+        finally:
+            await server.stop()
+
+
+async def test_redis_restart_mid_conversation_resumes_from_snapshot(
+    client, fake_llm, private_redis
+):
+    api_keys, keys = tenant_keys("alice")
+    async with (
+        agent_stack(client, fake_llm, private_redis.url, api_keys=api_keys) as stack,
+        gateway(stack.settings) as base,
+        api_client(base, keys["alice"]) as http,
+    ):
+        created = await http.post(
+            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+        )
+        assert created.status_code == 201, created.text
+        cid, url = created.json()["id"], created.json()["events_url"]
+        conv = f"/v1/conversations/{cid}"
+
+        # Read until the agent asks to confirm its first tool call, then drop the connection.
+        before = await read_frames(
+            http, url, until=lambda f: f.kind == "tool_call_awaiting_confirmation"
+        )
+        last_id = before[-1].id
+
+        await private_redis.restart()  # every stream and key is gone
+
+        # Confirm through REST, from the workflow's own state (the log is gone).
+        snap = (await http.get(conv)).json()
+        call = snap["pending_tool_call"]
+        assert call is not None, snap
+        r = await http.post(f"{conv}/tool-calls/{call['id']}/confirm")
+        assert r.status_code == 202, r.text
+
+        # Like a real client: a snapshot is the whole state (its pending call may have
+        # been proposed before the snapshot's log position), events go on from there.
+        confirmed = {call["id"]}
+        refused: list[str] = []
+
+        async def confirm(frame: Frame) -> None:
+            if frame.kind == "STATE_SNAPSHOT":
+                pending = frame.data["snapshot"]["pending_call"]
+                call_id = pending["id"] if pending else None
+            elif frame.kind == "tool_call_awaiting_confirmation":
+                call_id = frame.data["value"]["toolCallId"]
+            else:
+                return
+            if call_id is None or call_id in confirmed:
+                return
+            confirmed.add(call_id)
+            r = await http.post(f"{conv}/tool-calls/{call_id}/confirm")
+            if r.status_code != 202:
+                refused.append(f"{frame.key} {call_id}: {r.text}")
+
+        after = await asyncio.wait_for(
+            read_frames(
+                http,
+                url,
+                headers={"Last-Event-ID": last_id},
+                until=lambda f: f.is_end,
+                on_frame=confirm,
+            ),
+            60,
+        )
+        handle = stack.conversations.handle(tenant_of(keys["alice"]), cid)
+        final = await asyncio.wait_for(handle.result(), 20)
+
+    trace = [(f.id, f.kind, f.key) for f in before[-3:] + after if f.kind != "TEXT_MESSAGE_CONTENT"]
+    assert not refused, (refused, trace)
+    assert after[0].event == "STATE_SNAPSHOT", [f.kind for f in after[:3]]
+    assert after[0].data["snapshot"]["conversation_id"] == cid
+    assert after[-1].is_end
+    kinds = [f.kind for f in after]
+    assert kinds.count("STATE_SNAPSHOT") == 1
+    assert kinds.count("TOOL_CALL_RESULT") >= 1, kinds  # at least the last tool's result
+    keys_after = [f.key for f in after[1:]]
+    assert len(set(keys_after)) == len(keys_after), "an event was delivered twice"
+    assert final.status == ConversationStatus.ENDED
+    assert len(confirmed) == 3
+    assert len([m for m in final.transcript if m.role == "tool"]) == 3  # every tool ran once
