@@ -1,0 +1,189 @@
+"""A small synchronous client for the gateway's public API, used by the CLI.
+
+Errors come out as ``ApiError`` with a message fit for a person (no
+tracebacks): the gateway's own ``{error: {code, message}}`` when it sent
+one, or a sentence about the connection when it could not be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from httpx_sse import connect_sse
+
+__all__ = ["ApiClient", "ApiError", "Event"]
+
+
+class ApiError(Exception):
+    def __init__(self, message: str, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Event:
+    """One event of a conversation stream: SSE id, AG-UI type, decoded data."""
+
+    id: str
+    type: str
+    data: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The AG-UI type, or the custom event's name for ``CUSTOM``."""
+        return str(self.data.get("name", "")) if self.type == "CUSTOM" else self.type
+
+    @property
+    def value(self) -> dict[str, Any]:
+        value = self.data.get("value")
+        return value if isinstance(value, dict) else {}
+
+    @property
+    def is_end(self) -> bool:
+        return self.name == "status_changed" and self.value.get("status") == "ended"
+
+
+def _error_from(response: httpx.Response) -> ApiError:
+    code = None
+    message = response.reason_phrase or f"HTTP {response.status_code}"
+    try:
+        error = response.json().get("error") or {}
+        code = error.get("code")
+        message = error.get("message") or message
+    except (ValueError, AttributeError):
+        pass
+    if response.status_code == 401:
+        message = (
+            f"the gateway refused the request ({message}): set DURABLE_AGENT_API_KEY "
+            "to a valid API key, or run the gateway in dev mode"
+        )
+    return ApiError(message, response.status_code, code)
+
+
+class ApiClient:
+    def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+        self._http = httpx.Client(base_url=self.base_url, headers=headers, timeout=timeout)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> ApiClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _unreachable(self, exc: Exception) -> ApiError:
+        return ApiError(
+            f"cannot reach the gateway at {self.base_url} ({type(exc).__name__}): "
+            "is it running? (`durable-agent up` starts a local stack)"
+        )
+
+    def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            response = self._http.request(method, path, json=body)
+        except httpx.HTTPError as exc:
+            raise self._unreachable(exc) from None
+        if response.status_code >= 400:
+            raise _error_from(response)
+        try:
+            return response.json()
+        except ValueError:
+            return {}
+
+    # --- the API ---------------------------------------------------------
+    def goals(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/v1/goals")["goals"]
+
+    def conversations(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/v1/conversations")["conversations"]
+
+    def conversation(self, conversation_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/v1/conversations/{conversation_id}")
+
+    def create(self, goal: str, message: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {"goal": goal}
+        if message:
+            body["message"] = message
+        return self.request("POST", "/v1/conversations", body)
+
+    def send(self, conversation_id: str, text: str) -> dict[str, Any]:
+        return self.request("POST", f"/v1/conversations/{conversation_id}/messages", {"text": text})
+
+    def confirm(self, conversation_id: str, call_id: str) -> dict[str, Any]:
+        return self.request(
+            "POST", f"/v1/conversations/{conversation_id}/tool-calls/{call_id}/confirm"
+        )
+
+    def reject(
+        self, conversation_id: str, call_id: str, reason: str | None = None
+    ) -> dict[str, Any]:
+        body = {"reason": reason} if reason else {}
+        return self.request(
+            "POST", f"/v1/conversations/{conversation_id}/tool-calls/{call_id}/reject", body
+        )
+
+    def end(self, conversation_id: str) -> dict[str, Any]:
+        return self.request("POST", f"/v1/conversations/{conversation_id}/end")
+
+    def events(
+        self,
+        conversation_id: str,
+        after: str | None = None,
+        *,
+        reconnect: bool = True,
+        on_reconnect: Any = None,
+    ) -> Iterator[Event]:
+        """The conversation's events until it ends, resuming after drops.
+
+        Each reconnection sends ``Last-Event-ID`` (the last id seen), so the
+        gateway sends exactly the missed events: no gap, no duplicate.
+        """
+        last = after
+        retry_s = 2.0
+        failures = 0
+        timeout = httpx.Timeout(10.0, read=90.0)
+        while True:
+            headers = {"Last-Event-ID": last} if last else {}
+            try:
+                with connect_sse(
+                    self._http,
+                    "GET",
+                    f"/v1/conversations/{conversation_id}/events",
+                    headers=headers,
+                    timeout=timeout,
+                ) as source:
+                    if source.response.status_code >= 400:
+                        source.response.read()
+                        raise _error_from(source.response)
+                    failures = 0
+                    for sse in source.iter_sse():
+                        if sse.retry:
+                            retry_s = sse.retry / 1000
+                        if not sse.data:
+                            continue  # keep-alive comment
+                        if sse.id:
+                            last = sse.id
+                        event = Event(sse.id or "", sse.event or "message", json.loads(sse.data))
+                        yield event
+                        if event.is_end:
+                            return
+            except httpx.HTTPError as exc:
+                if not reconnect:
+                    raise self._unreachable(exc) from None
+                failures += 1
+                if failures > 30:
+                    raise self._unreachable(exc) from None
+            if not reconnect:
+                return
+            if on_reconnect is not None:
+                on_reconnect()
+            time.sleep(min(retry_s * max(failures, 1), 15.0))

@@ -1,0 +1,219 @@
+"""The interactive terminal chat behind ``durable-agent chat``.
+
+A reader thread follows the conversation's event stream (resuming after
+drops) and hands events to the main thread through a queue; the main thread
+renders them and, once the stream has been quiet for a moment in a state
+that waits for the user, asks for a message or a confirmation.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from typing import Any
+
+from rich.console import Console
+from rich.prompt import Prompt
+
+from durable_agent.api_client import ApiClient, ApiError, Event
+from durable_agent.render import ChatView, print_transcript
+
+__all__ = ["ChatSession"]
+
+QUIET_SECONDS = 0.3
+HELP = "Commands: /end ends the conversation, /history prints it, /quit leaves it open."
+
+
+class ChatSession:
+    def __init__(
+        self,
+        api: ApiClient,
+        stream_api: ApiClient,
+        conversation_id: str,
+        console: Console,
+        status: str = "",
+    ) -> None:
+        self.api = api
+        self.stream_api = stream_api
+        self.id = conversation_id
+        self.console = console
+        self.view = ChatView(console)
+        self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
+        self.status = status  # until the stream says otherwise
+        self.status_mark = 0  # bumps on every status change: prompt once per change
+        self.prompted_mark = -1
+        self.pending: dict[str, Any] | None = None
+        self.asked: set[str] = set()
+        self.tool_names: dict[str, str] = {}
+        self.typed: list[str] = []  # messages typed here: already on screen at the prompt
+
+    # --- the stream ---------------------------------------------------
+    def _read(self) -> None:
+        try:
+            for event in self.stream_api.events(
+                self.id,
+                on_reconnect=lambda: self.events.put(("note", "connection lost; reconnecting…")),
+            ):
+                self.events.put(("event", event))
+            self.events.put(("closed", None))
+        except ApiError as exc:
+            self.events.put(("error", exc))
+        except Exception as exc:  # never die silently in the thread
+            self.events.put(("error", ApiError(f"the event stream failed: {exc}")))
+
+    def run(self) -> int:
+        """Chat until the conversation ends (0), the user quits (0) or an error (1)."""
+        threading.Thread(target=self._read, name="events", daemon=True).start()
+        self.console.print(f"[dim]{HELP}[/]")
+        while True:
+            try:
+                kind, item = self.events.get(timeout=QUIET_SECONDS)
+            except queue.Empty:
+                outcome = self._act()
+                if outcome is not None:
+                    return outcome
+                continue
+            if kind == "event":
+                self._handle(item)
+            elif kind == "note":
+                self.view.note(item)
+            elif kind == "error":
+                self.view.error(str(item))
+                return 1
+            elif kind == "closed":
+                self.view.thinking(False)
+                self.console.print("[bold]The conversation has ended.[/]")
+                return 0
+
+    # --- rendering ----------------------------------------------------
+    def _set_status(self, status: str) -> None:
+        self.status = status
+        self.status_mark += 1
+        self.view.thinking(status == "thinking")
+
+    def _handle(self, event: Event) -> None:
+        d, v, name = event.data, event.value, event.name
+        if name == "STATE_SNAPSHOT":
+            snap = d.get("snapshot") or {}
+            self.view.snapshot(snap)
+            call = snap.get("pending_call")
+            self.pending = call if snap.get("status") == "awaiting_confirmation" else None
+            if self.pending:
+                self.view.proposal(self.pending["name"], self.pending.get("args") or {})
+            self._set_status(str(snap.get("status", "")))
+        elif name == "TEXT_MESSAGE_START":
+            self.view.text_start(d["messageId"])
+        elif name == "TEXT_MESSAGE_CONTENT":
+            self.view.text_delta(d["messageId"], d.get("delta", ""))
+        elif name == "TEXT_MESSAGE_END":
+            self.view.text_end(d["messageId"])
+        elif name == "TOOL_CALL_START":
+            self.tool_names[d["toolCallId"]] = d.get("toolCallName", "")
+        elif name == "TOOL_CALL_RESULT":
+            self.view.result(self.tool_names.get(d["toolCallId"], ""), d.get("content"))
+        elif name == "RUN_ERROR":
+            self.view.error(f"the agent hit an error: {d.get('message')}")
+        elif name == "user_message":
+            if self.typed and self.typed[0] == v.get("text"):
+                self.typed.pop(0)
+                self.view.thinking(self.status == "thinking")
+            else:
+                self.view.user(v["messageId"], v.get("text", ""))
+        elif name == "agent_message":
+            self.view.agent_message(v["messageId"], v.get("text", ""))
+        elif name == "text_message_voided":
+            self.view.voided(v["messageId"])
+        elif name == "status_changed":
+            self._set_status(str(v.get("status", "")))
+        elif name == "tool_call_awaiting_confirmation":
+            self.pending = {
+                "id": v["toolCallId"],
+                "name": v.get("name", ""),
+                "args": v.get("args") or {},
+            }
+            self.tool_names[v["toolCallId"]] = v.get("name", "")
+            self.view.proposal(self.pending["name"], self.pending["args"])
+        elif name == "tool_call_decided":
+            if self.pending and self.pending["id"] == v.get("toolCallId"):
+                self.pending = None
+            self.view.decided(bool(v.get("approved")), v.get("reason"))
+        elif name == "tool_started":
+            self.tool_names[v["toolCallId"]] = v.get("name", "")
+            self.view.tool_started(v.get("name", ""))
+        elif name == "tool_progress":
+            self.view.progress(v.get("message", ""))
+        elif name == "tool_failed":
+            self.view.failed(v.get("name", ""), v.get("error", ""))
+
+    # --- asking the user ----------------------------------------------
+    def _act(self) -> int | None:
+        if (
+            self.status == "awaiting_confirmation"
+            and self.pending
+            and self.pending["id"] not in self.asked
+        ):
+            self.asked.add(self.pending["id"])
+            return self._confirm(self.pending)
+        if self.status == "awaiting_input" and self.prompted_mark != self.status_mark:
+            self.prompted_mark = self.status_mark
+            return self._message()
+        return None
+
+    def _ask(self, prompt: str, **kwargs: Any) -> str | None:
+        self.view.thinking(False)
+        try:
+            return Prompt.ask(prompt, console=self.console, **kwargs)
+        except (EOFError, KeyboardInterrupt):
+            return None
+
+    def _confirm(self, call: dict[str, Any]) -> int | None:
+        answer = self._ask(f"Run [bold]{call['name']}[/]?", choices=["y", "n"], default="y")
+        if answer is None:
+            return self._quit()
+        try:
+            if answer == "y":
+                self.api.confirm(self.id, call["id"])
+            else:
+                reason = self._ask("Reason (optional)", default="", show_default=False)
+                self.api.reject(self.id, call["id"], reason or None)
+        except ApiError as exc:
+            self.view.error(str(exc))
+            self.asked.discard(call["id"])
+        return None
+
+    def _message(self) -> int | None:
+        while True:
+            text = self._ask("[bold green]You[/]")
+            if text is None or text.strip() == "/quit":
+                return self._quit()
+            text = text.strip()
+            if not text:
+                continue
+            try:
+                if text == "/end":
+                    self.api.end(self.id)
+                    self.console.print("[dim]Ending the conversation…[/]")
+                elif text == "/history":
+                    print_transcript(
+                        self.console, self.api.conversation(self.id).get("transcript") or []
+                    )
+                    continue
+                elif text in ("/help", "/?"):
+                    self.console.print(f"[dim]{HELP}[/]")
+                    continue
+                else:
+                    self.typed.append(text)
+                    self.api.send(self.id, text)
+            except ApiError as exc:
+                self.view.error(str(exc))
+                continue
+            return None
+
+    def _quit(self) -> int:
+        self.view.thinking(False)
+        self.console.print(
+            f"\nLeft conversation {self.id} open. Resume it with: "
+            f"[bold]durable-agent chat --conversation {self.id}[/]",
+            highlight=False,
+        )
+        return 0

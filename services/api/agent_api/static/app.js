@@ -1,0 +1,464 @@
+// The durable-agent chat page. Plain JavaScript, no build step.
+// Everything the page shows is built from the conversation's event stream:
+// opening a conversation replays its log (or a STATE_SNAPSHOT) and goes on
+// live; a dropped stream resumes after the last event id it saw.
+"use strict";
+
+(() => {
+  const KEY_STORE = "durable-agent.api-key";
+  const $ = (id) => document.getElementById(id);
+  const el = {
+    keyForm: $("key-form"), key: $("api-key"), newForm: $("new-form"), goal: $("goal"),
+    goalDescription: $("goal-description"), firstMessage: $("first-message"),
+    refresh: $("refresh"), list: $("conversations"), title: $("chat-title"), end: $("end"),
+    status: $("status"), error: $("error"), transcript: $("transcript"),
+    composer: $("composer"), text: $("composer-text"), send: $("send"),
+  };
+  const STATUS_TEXT = {
+    thinking: "The agent is thinking…",
+    awaiting_input: "Your turn.",
+    awaiting_confirmation: "The agent is waiting for you to confirm or reject a tool call.",
+    running_tool: "Running a tool…",
+    ended: "This conversation has ended.",
+  };
+
+  let goals = [];
+  let current = null; // {id, eventsUrl, lastEventId, status, abort, seen:Set, generation}
+
+  // ---------- HTTP ----------
+  function apiKey() { return sessionStorage.getItem(KEY_STORE) || ""; }
+  function authHeaders() {
+    const key = apiKey();
+    return key ? { Authorization: `Bearer ${key}` } : {};
+  }
+  async function api(method, path, body) {
+    const headers = authHeaders();
+    if (body !== undefined) headers["Content-Type"] = "application/json";
+    let response;
+    try {
+      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (err) {
+      throw Object.assign(new Error("The gateway cannot be reached."), { status: 0 });
+    }
+    let data = null;
+    try { data = await response.json(); } catch (_) { /* empty body */ }
+    if (!response.ok) {
+      const message = (data && data.error && data.error.message) || response.statusText;
+      throw Object.assign(new Error(message), { status: response.status });
+    }
+    return data;
+  }
+  function showError(err) {
+    if (!err) { el.error.hidden = true; el.error.textContent = ""; return; }
+    el.error.textContent = err.status === 401
+      ? "The gateway needs a valid API key: enter it above and save."
+      : err.message || String(err);
+    el.error.hidden = false;
+    if (err.status === 401) el.key.focus();
+  }
+  function setStatus(text) { el.status.textContent = text; }
+
+  // ---------- goals and the conversation list ----------
+  async function loadGoals() {
+    const data = await api("GET", "/v1/goals");
+    goals = data.goals;
+    el.goal.replaceChildren(...goals.map((g) => new Option(g.title || g.id, g.id)));
+    describeGoal();
+  }
+  function describeGoal() {
+    const goal = goals.find((g) => g.id === el.goal.value);
+    el.goalDescription.textContent = goal ? goal.description : "";
+    el.firstMessage.placeholder = goal ? goal.starter_prompt : "";
+  }
+  async function loadConversations() {
+    const data = await api("GET", "/v1/conversations");
+    const items = data.conversations.map((c) => {
+      const li = document.createElement("li");
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "conversation";
+      button.dataset.id = c.id;
+      const when = c.started_at ? new Date(c.started_at).toLocaleString() : "";
+      button.textContent = `${c.goal || "?"} · ${c.running ? "open" : "ended"}`;
+      const small = document.createElement("small");
+      small.textContent = `${when} · ${c.id}`;
+      button.append(document.createElement("br"), small);
+      if (current && current.id === c.id) button.setAttribute("aria-current", "true");
+      button.addEventListener("click", () => openConversation(c.id));
+      li.append(button);
+      return li;
+    });
+    el.list.replaceChildren(...items);
+  }
+
+  // ---------- transcript rendering ----------
+  function scrollDown() { el.transcript.scrollTop = el.transcript.scrollHeight; }
+  function bubble(role, id) {
+    const li = document.createElement("li");
+    li.className = `msg ${role}`;
+    if (id) li.dataset.messageId = id;
+    const who = document.createElement("span");
+    who.className = "who";
+    who.textContent = role === "user" ? "You" : "Agent";
+    const text = document.createElement("p");
+    text.className = "text";
+    li.append(who, text);
+    el.transcript.append(li);
+    scrollDown();
+    return li;
+  }
+  function findMessage(id) {
+    return id ? el.transcript.querySelector(`li.msg[data-message-id="${CSS.escape(id)}"]`) : null;
+  }
+  function agentBubble(id) { return findMessage(id) || bubble("agent", id); }
+  function setText(li, text) { li.querySelector(".text").textContent = text; scrollDown(); }
+  function appendText(li, delta) { li.querySelector(".text").append(delta); scrollDown(); }
+
+  function findCard(callId) {
+    return el.transcript.querySelector(`li.tool[data-call-id="${CSS.escape(callId)}"]`);
+  }
+  function toolCard(callId, name) {
+    let li = findCard(callId);
+    if (li) {
+      if (name) li.querySelector(".tool-name").textContent = name;
+      return li;
+    }
+    li = document.createElement("li");
+    li.className = "tool";
+    li.dataset.callId = callId;
+    const section = document.createElement("section");
+    section.setAttribute("aria-label", `Tool call ${name || ""}`.trim());
+    const head = document.createElement("h3");
+    head.innerHTML = 'Tool: <span class="tool-name"></span>';
+    head.querySelector(".tool-name").textContent = name || "";
+    const args = document.createElement("dl");
+    args.className = "args";
+    const state = document.createElement("p");
+    state.className = "tool-state";
+    const progress = document.createElement("ul");
+    progress.className = "progress";
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    const result = document.createElement("div");
+    result.className = "result";
+    section.append(head, args, state, progress, actions, result);
+    li.append(section);
+    el.transcript.append(li);
+    scrollDown();
+    return li;
+  }
+  function showArgs(li, args) {
+    const dl = li.querySelector(".args");
+    const rows = [];
+    for (const [key, value] of Object.entries(args || {})) {
+      const dt = document.createElement("dt");
+      dt.textContent = key.replace(/_/g, " ");
+      const dd = document.createElement("dd");
+      dd.textContent = typeof value === "string" ? value : JSON.stringify(value);
+      rows.push(dt, dd);
+    }
+    dl.replaceChildren(...rows);
+  }
+  function setToolState(li, text, kind) {
+    const p = li.querySelector(".tool-state");
+    p.textContent = text;
+    p.dataset.kind = kind || "";
+  }
+  function askConfirmation(li, callId) {
+    const actions = li.querySelector(".actions");
+    if (actions.childElementCount) return;
+    const confirm = document.createElement("button");
+    confirm.type = "button";
+    confirm.className = "confirm";
+    confirm.textContent = "Confirm";
+    const reject = document.createElement("button");
+    reject.type = "button";
+    reject.className = "reject";
+    reject.textContent = "Reject";
+    const label = document.createElement("label");
+    label.textContent = "Reason (optional)";
+    const reason = document.createElement("input");
+    reason.type = "text";
+    reason.className = "reason";
+    label.append(reason);
+    confirm.addEventListener("click", () => decide(callId, true, ""));
+    reject.addEventListener("click", () => decide(callId, false, reason.value.trim()));
+    actions.append(confirm, reject, label);
+    setToolState(li, "Waiting for your decision.", "waiting");
+    confirm.focus({ preventScroll: true });
+  }
+  function clearActions(li) { li.querySelector(".actions").replaceChildren(); }
+  function showResult(li, content) {
+    let value = content;
+    if (typeof content === "string") {
+      try { value = JSON.parse(content); } catch (_) { value = content; }
+    }
+    const pre = document.createElement("pre");
+    pre.textContent = typeof value === "string" ? value : JSON.stringify(value, null, 2);
+    const details = document.createElement("details");
+    const summary = document.createElement("summary");
+    summary.textContent = "Result";
+    details.append(summary, pre);
+    li.querySelector(".result").replaceChildren(details);
+    scrollDown();
+  }
+
+  function resetFromSnapshot(snap) {
+    el.transcript.replaceChildren();
+    for (const m of snap.transcript || []) {
+      if (m.role === "user") setText(bubble("user", `seq-${m.seq}`), m.text);
+      else if (m.role === "agent") {
+        if (m.text) setText(bubble("agent", `seq-${m.seq}`), m.text);
+      }
+      if (m.tool_call) {
+        const card = toolCard(m.tool_call.id, m.tool_call.name);
+        showArgs(card, m.tool_call.args);
+      }
+      if (m.tool_result) {
+        const r = m.tool_result;
+        const card = toolCard(r.call_id, r.name);
+        clearActions(card);
+        if (r.ok) { setToolState(card, "Done.", "ok"); showResult(card, r.output); }
+        else setToolState(card, `Failed: ${r.error || "unknown error"}`, "failed");
+      }
+    }
+    if (snap.pending_call) {
+      const card = toolCard(snap.pending_call.id, snap.pending_call.name);
+      showArgs(card, snap.pending_call.args);
+      if (snap.status === "awaiting_confirmation") askConfirmation(card, snap.pending_call.id);
+    }
+    setConversationStatus(snap.status);
+  }
+
+  function setConversationStatus(status) {
+    if (!current) return;
+    current.status = status;
+    setStatus(STATUS_TEXT[status] || status);
+    const ended = status === "ended";
+    el.text.disabled = ended;
+    el.send.disabled = ended;
+    el.end.disabled = ended;
+    el.transcript.setAttribute("aria-busy", status === "thinking" ? "true" : "false");
+  }
+
+  // ---------- events ----------
+  function handle(event) {
+    const data = JSON.parse(event.data);
+    const key = data.metadata && data.metadata.key;
+    if (key !== undefined && key !== null) {
+      if (current.seen.has(key)) return; // belt and braces: never render an event twice
+      current.seen.add(key);
+    }
+    switch (data.type) {
+      case "STATE_SNAPSHOT":
+        current.seen.clear();
+        current.snapshots += 1;
+        resetFromSnapshot(data.snapshot);
+        break;
+      case "TEXT_MESSAGE_START": agentBubble(data.messageId); break;
+      case "TEXT_MESSAGE_CONTENT": appendText(agentBubble(data.messageId), data.delta); break;
+      case "TEXT_MESSAGE_END": break;
+      case "TOOL_CALL_START": toolCard(data.toolCallId, data.toolCallName); break;
+      case "TOOL_CALL_ARGS": case "TOOL_CALL_END": break;
+      case "TOOL_CALL_RESULT": {
+        const card = toolCard(data.toolCallId);
+        clearActions(card);
+        setToolState(card, "Done.", "ok");
+        showResult(card, data.content);
+        break;
+      }
+      case "RUN_ERROR": showError(new Error(`The agent hit an error: ${data.message}`)); break;
+      case "CUSTOM": custom(data.name, data.value || {}); break;
+      default: break; // RUN_STARTED, RUN_FINISHED and kinds this page does not show
+    }
+  }
+  function custom(name, v) {
+    switch (name) {
+      case "user_message":
+        if (!findMessage(v.messageId)) setText(bubble("user", v.messageId), v.text);
+        break;
+      case "agent_message": setText(agentBubble(v.messageId), v.text); break;
+      case "text_message_voided": { const li = findMessage(v.messageId); if (li) li.remove(); break; }
+      case "status_changed": setConversationStatus(v.status); break;
+      case "tool_call_awaiting_confirmation": {
+        const card = toolCard(v.toolCallId, v.name);
+        showArgs(card, v.args);
+        askConfirmation(card, v.toolCallId);
+        break;
+      }
+      case "tool_call_decided": {
+        const card = toolCard(v.toolCallId);
+        clearActions(card);
+        setToolState(card, v.approved ? "Confirmed." : `Rejected${v.reason ? `: ${v.reason}` : "."}`,
+          v.approved ? "ok" : "rejected");
+        break;
+      }
+      case "tool_started": {
+        const card = toolCard(v.toolCallId, v.name);
+        if (v.args && !card.querySelector(".args").childElementCount) showArgs(card, v.args);
+        setToolState(card, "Running…", "running");
+        break;
+      }
+      case "tool_progress": {
+        const item = document.createElement("li");
+        item.textContent = v.message;
+        toolCard(v.toolCallId).querySelector(".progress").append(item);
+        scrollDown();
+        break;
+      }
+      case "tool_failed": {
+        const card = toolCard(v.toolCallId, v.name);
+        clearActions(card);
+        setToolState(card, `Failed: ${v.error}`, "failed");
+        break;
+      }
+      default: break; // conversation_created and future kinds
+    }
+  }
+
+  // ---------- the stream, with reconnection ----------
+  async function follow(conv) {
+    let retry = 2000;
+    let failures = 0;
+    while (current === conv && conv.status !== "ended") {
+      conv.abort = new AbortController();
+      try {
+        await SSE.readSSE(conv.eventsUrl, {
+          headers: authHeaders(),
+          lastEventId: conv.lastEventId,
+          signal: conv.abort.signal,
+          onRetry: (ms) => { retry = ms; },
+          onOpen: () => { failures = 0; if (conv.reconnecting) { conv.reconnecting = false; setStatus(STATUS_TEXT[conv.status] || ""); } },
+          onEvent: (event) => {
+            if (current !== conv) return;
+            if (event.id) conv.lastEventId = event.id;
+            handle(event);
+          },
+        });
+      } catch (err) {
+        if (current !== conv) return;
+        if (err.status === 401 || err.status === 404 || err.status === 403) { showError(err); return; }
+        failures += 1;
+      }
+      if (current !== conv || conv.status === "ended") break;
+      conv.reconnecting = true;
+      setStatus("Connection lost. Reconnecting…");
+      await new Promise((r) => setTimeout(r, Math.min(retry * Math.max(1, failures), 15000)));
+    }
+    if (current === conv) loadConversations().catch(() => {});
+  }
+
+  async function openConversation(id) {
+    if (current && current.abort) current.abort.abort();
+    showError(null);
+    current = { id, eventsUrl: `/v1/conversations/${encodeURIComponent(id)}/events`, lastEventId: "",
+      status: "", abort: null, seen: new Set(), reconnecting: false, snapshots: 0 };
+    const conv = current;
+    el.transcript.replaceChildren();
+    el.title.textContent = `Conversation ${id}`;
+    history.replaceState(null, "", `#/c/${encodeURIComponent(id)}`);
+    for (const b of el.list.querySelectorAll("button.conversation")) {
+      if (b.dataset.id === id) b.setAttribute("aria-current", "true"); else b.removeAttribute("aria-current");
+    }
+    try {
+      const info = await api("GET", `/v1/conversations/${encodeURIComponent(id)}`);
+      if (current !== conv) return;
+      el.title.textContent = `${info.goal} · ${id}`;
+      conv.eventsUrl = info.events_url || conv.eventsUrl;
+    } catch (err) {
+      showError(err);
+      return;
+    }
+    el.text.disabled = false;
+    el.send.disabled = false;
+    el.end.disabled = false;
+    follow(conv);
+  }
+
+  // ---------- actions ----------
+  async function decide(callId, approved, reason) {
+    if (!current) return;
+    const card = findCard(callId);
+    if (card) for (const b of card.querySelectorAll(".actions button")) b.disabled = true;
+    const base = `/v1/conversations/${encodeURIComponent(current.id)}/tool-calls/${encodeURIComponent(callId)}`;
+    try {
+      if (approved) await api("POST", `${base}/confirm`);
+      else await api("POST", `${base}/reject`, reason ? { reason } : {});
+      showError(null);
+    } catch (err) {
+      if (card) for (const b of card.querySelectorAll(".actions button")) b.disabled = false;
+      showError(err);
+    }
+  }
+  async function sendMessage() {
+    const text = el.text.value.trim();
+    if (!current || !text) return;
+    el.send.disabled = true;
+    try {
+      await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/messages`, { text });
+      el.text.value = "";
+      showError(null);
+    } catch (err) {
+      showError(err);
+    } finally {
+      el.send.disabled = current.status === "ended";
+      el.text.focus();
+    }
+  }
+
+  el.composer.addEventListener("submit", (e) => { e.preventDefault(); sendMessage(); });
+  el.text.addEventListener("keydown", (e) => {
+    if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
+  });
+  el.end.addEventListener("click", async () => {
+    if (!current) return;
+    try { await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/end`); showError(null); }
+    catch (err) { showError(err); }
+  });
+  el.newForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const body = { goal: el.goal.value };
+    const first = el.firstMessage.value.trim();
+    if (first) body.message = first;
+    try {
+      const created = await api("POST", "/v1/conversations", body);
+      el.firstMessage.value = "";
+      await openConversation(created.id);
+      loadConversations().catch(() => {});
+      el.text.focus();
+    } catch (err) { showError(err); }
+  });
+  el.goal.addEventListener("change", describeGoal);
+  el.refresh.addEventListener("click", () => loadConversations().then(() => showError(null), showError));
+  el.keyForm.addEventListener("submit", (e) => {
+    e.preventDefault();
+    const key = el.key.value.trim();
+    if (key) sessionStorage.setItem(KEY_STORE, key); else sessionStorage.removeItem(KEY_STORE);
+    el.key.value = "";
+    el.key.placeholder = key ? "key saved for this tab" : "not needed in dev mode";
+    start();
+  });
+
+  async function start() {
+    showError(null);
+    try {
+      await Promise.all([loadGoals(), loadConversations()]);
+    } catch (err) { showError(err); return; }
+    const m = /^#\/c\/([^/]+)$/.exec(location.hash);
+    if (m && (!current || current.id !== decodeURIComponent(m[1]))) openConversation(decodeURIComponent(m[1]));
+  }
+
+  if (apiKey()) el.key.placeholder = "key saved for this tab";
+  // For tests and debugging: simulate a network drop (the stream resumes by itself).
+  window.durableAgent = {
+    // resumeFrom: reconnect as if that were the last id seen (an unknown id gets a snapshot)
+    dropStream: (resumeFrom) => {
+      if (!current || !current.abort) return;
+      if (resumeFrom !== undefined) current.lastEventId = resumeFrom;
+      current.abort.abort();
+    },
+    lastEventId: () => (current ? current.lastEventId : ""),
+    snapshots: () => (current ? current.snapshots : 0),
+  };
+  start();
+})();

@@ -1,0 +1,191 @@
+"""``durable-agent`` driven in a pseudo-terminal against a real gateway and stack.
+
+The gateway and the workers run in this test's event loop; pexpect's
+blocking reads run in a thread (``asyncio.to_thread``) so the loop keeps going.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pexpect
+import pytest
+
+from fake_llm import FakeLLM
+from tests.support.gateway import api_client, free_port, gateway
+from tests.support.stack import agent_stack
+
+BIN = Path(sys.executable).parent / "durable-agent"
+KEYS = "key-cli:clitenant"
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
+
+pytestmark = pytest.mark.timeout(180)
+
+
+def env(key: str | None = "key-cli") -> dict[str, str]:
+    values = {k: v for k, v in os.environ.items() if not k.startswith("DURABLE_AGENT_")}
+    values.update({"TERM": "xterm-256color", "COLUMNS": "160", "LINES": "50"})
+    if key:
+        values["DURABLE_AGENT_API_KEY"] = key
+    return values
+
+
+def plain(text: str) -> str:
+    return ANSI.sub("", text)
+
+
+def spawn(*args: str) -> pexpect.spawn:
+    child = pexpect.spawn(
+        str(BIN), list(args), env=env(), encoding="utf-8", timeout=30, dimensions=(50, 160)
+    )
+    child.logfile_read = io.StringIO()
+    return child
+
+
+def output(child: pexpect.spawn) -> str:
+    return plain(child.logfile_read.getvalue())
+
+
+def driven(script):  # type: ignore[no-untyped-def]
+    """Turn a pexpect timeout into an assertion that shows what the terminal showed."""
+
+    def run(*args):  # type: ignore[no-untyped-def]
+        children: list[pexpect.spawn] = []
+        try:
+            return script(children, *args)
+        except (pexpect.TIMEOUT, pexpect.EOF) as exc:
+            seen = output(children[-1]) if children else ""
+            raise AssertionError(
+                f"{type(exc).__name__}; the terminal showed:\n{seen[-3000:]}"
+            ) from None
+        finally:
+            for child in children:
+                child.close(force=True)
+
+    return run
+
+
+def expect_prompt(child: pexpect.spawn) -> None:
+    child.expect("You")
+    child.expect(": ")
+
+
+@driven
+def first_session(children: list, base: str) -> tuple[str, str]:
+    """Start, confirm one tool, reject the next with a reason, /history, /quit."""
+    child = spawn("chat", "--goal", "travel", "--url", base)
+    children.append(child)
+    child.expect(r"Started conversation (?:\x1b\[[0-9;]*m)*(\w+)")
+    conversation_id = child.match.group(1)
+    expect_prompt(child)
+    child.sendline("Melbourne in April please")
+    child.expect("find_events")
+    child.expect(r"\[y/n\]")
+    child.sendline("y")
+    child.expect("Result")
+    child.expect("search_flights")
+    child.expect(r"\[y/n\]")
+    child.sendline("n")
+    child.expect("Reason")
+    child.sendline("too expensive")
+    child.expect("Rejected")
+    expect_prompt(child)
+    child.sendline("/history")
+    child.expect("Melbourne in April please")
+    expect_prompt(child)
+    child.sendline("/quit")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, output(child)
+    return conversation_id, output(child)
+
+
+@driven
+def second_session(children: list, base: str, conversation_id: str) -> str:
+    """Resume, ask again, confirm the rest until the conversation ends."""
+    child = spawn("chat", "--conversation", conversation_id, "--url", base)
+    children.append(child)
+    child.expect("Resuming conversation")
+    expect_prompt(child)
+    child.sendline("Fine, search the flights after all")
+    child.expect("search_flights")
+    child.expect(r"\[y/n\]")
+    child.sendline("y")
+    child.expect("create_invoice")
+    child.expect(r"\[y/n\]")
+    child.sendline("y")
+    child.expect("All done")
+    child.expect("The conversation has ended")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, output(child)
+    return output(child)
+
+
+def run(*args: str, key: str | None = "key-cli") -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(BIN), *args], env=env(key), capture_output=True, text=True, timeout=60, check=False
+    )
+
+
+async def test_chat_in_a_terminal(client, redis_url):
+    async with (
+        FakeLLM(chunk_delay=0.02) as fake,
+        agent_stack(client, fake, redis_url, api_keys=KEYS) as stack,
+        gateway(stack.settings) as base,
+    ):
+        conversation_id, out1 = await asyncio.to_thread(first_session, base)
+        assert "thinking" in out1  # the spinner showed while the agent worked
+        live, history = out1.rsplit("/history", 1)
+        assert live.count("Next I'll use find_events") == 1  # streamed once, not repeated
+        assert history.count("Next I'll use find_events") == 1  # and once more in /history
+        assert "Left conversation" in out1 and f"--conversation {conversation_id}" in out1
+        async with api_client(base, "key-cli") as http:
+            body = (await http.get(f"/v1/conversations/{conversation_id}")).json()
+        assert body["status"] == "awaiting_input"
+
+        out2 = await asyncio.to_thread(second_session, base, conversation_id)
+        # the resumed session replayed the history once, then went on live
+        assert out2.count("Melbourne in April please") == 1
+        assert out2.count("Next I'll use create_invoice") == 1
+        async with api_client(base, "key-cli") as http:
+            body = (await http.get(f"/v1/conversations/{conversation_id}")).json()
+        assert body["status"] == "ended"
+
+        # the other commands
+        goals = await asyncio.to_thread(run, "goals", "--url", base)
+        assert goals.returncode == 0 and "travel" in goals.stdout
+        listed = await asyncio.to_thread(run, "list", "--url", base)
+        assert listed.returncode == 0 and conversation_id in listed.stdout
+        shown = await asyncio.to_thread(run, "show", conversation_id, "--url", base)
+        assert shown.returncode == 0
+        assert "Melbourne in April please" in shown.stdout and "ended" in shown.stdout
+        tailed = await asyncio.to_thread(run, "tail", conversation_id, "--url", base)
+        assert tailed.returncode == 0, tailed.stderr
+        lines = tailed.stdout.splitlines()
+        assert "conversation_created" in lines[0] and "status_changed" in lines[-1]
+        middle = lines[len(lines) // 2].split()[0]
+        resumed = await asyncio.to_thread(
+            run, "tail", conversation_id, "--after", middle, "--url", base
+        )
+        assert resumed.stdout.splitlines() == lines[len(lines) // 2 + 1 :]
+
+        # clear errors, no tracebacks
+        refused = await asyncio.to_thread(run, "list", "--url", base, key="wrong-key")
+        assert refused.returncode == 1
+        assert "DURABLE_AGENT_API_KEY" in refused.stderr and "Traceback" not in refused.stderr
+        missing = await asyncio.to_thread(run, "show", "nope123", "--url", base)
+        assert missing.returncode == 1 and "Traceback" not in missing.stderr
+
+
+def test_gateway_down_is_a_clear_error():
+    down = run("chat", "--url", f"http://127.0.0.1:{free_port()}")
+    assert down.returncode == 1
+    assert "cannot reach the gateway" in down.stderr
+    assert "Traceback" not in down.stderr + down.stdout
