@@ -109,6 +109,9 @@ PROVIDER_KEYS = (
 )
 
 
+_MAX_RESTARTS = 5
+
+
 class StackError(Exception):
     """The stack cannot start as configured; the message says what to do."""
 
@@ -411,6 +414,8 @@ class Part:
     watcher: asyncio.Task[None] | None = None
     last_error: str = ""
     start_ticks: int | None = None  # with the pid, identifies the process (Linux)
+    restart: bool = False  # a service (not Temporal or Redis): restart it when it dies
+    restarts: list[float] = field(default_factory=list)
 
     @property
     def pid(self) -> int | None:
@@ -768,7 +773,7 @@ class Supervisor:
             "--chunk-delay", draft.env.get("FAKE_LLM_CHUNK_DELAY", "0.02"),
         ]  # fmt: skip
         probe = self._http_probe("127.0.0.1", port, "/healthz")
-        draft.add(Part("fake-llm", argv, draft.base_env(), probe, stop_timeout=5.0))
+        draft.add(Part("fake-llm", argv, draft.base_env(), probe, stop_timeout=5.0, restart=True))
         draft.facts.append(("Model", f"FAKE LLM (scripted, offline) at {api_base}"))
         draft.urls["fake_llm"] = api_base
 
@@ -798,7 +803,15 @@ class Supervisor:
             probe = self._worker_probe(queues[name])
             # a worker lets running activities finish for a while before it exits
             draft.add(
-                Part(name, _console_script(name, module), env, probe, needs, stop_timeout=15.0)
+                Part(
+                    name,
+                    _console_script(name, module),
+                    env,
+                    probe,
+                    needs,
+                    stop_timeout=15.0,
+                    restart=True,
+                )
             )
             metrics.append(f"{name} :{metrics_port} (SDK :{sdk_port})")
         if metrics:
@@ -832,7 +845,7 @@ class Supervisor:
             draft.facts.append(("Auth", "API keys required (Authorization: Bearer <key>)"))
         probe = self._http_probe(_connect_host(host), port, "/readyz")
         argv = _console_script("agent-api", "agent_api.main")
-        draft.add(Part("api", argv, env, probe, draft.infra, stop_timeout=10.0))
+        draft.add(Part("api", argv, env, probe, draft.infra, stop_timeout=10.0, restart=True))
         base = f"http://{_url_host(host)}:{port}"
         draft.urls.update(gateway=base, docs=f"{base}/docs", chat=f"{base}/")
 
@@ -1020,7 +1033,29 @@ class Supervisor:
             with contextlib.suppress(TimeoutError, asyncio.CancelledError):
                 await asyncio.wait_for(asyncio.shield(part.pump), 1)
         how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
+        if self._may_restart(part):
+            # like a process manager would: conversations go on (Temporal retries
+            # what the dead process was doing once the new one polls)
+            self.console.say(f"{part.name} {how}: restarting it", "warn")
+            await self._respawn(part)
+            return
         self._fail(f"{part.name} {how}: stopping the rest")
+
+    def _may_restart(self, part: Part) -> bool:
+        """Services restart, at most ``_MAX_RESTARTS`` times a minute; Temporal and
+        Redis do not (their state would be at stake)."""
+        if not (part.restart and self._ready) or self._stop.is_set():
+            return False
+        now = asyncio.get_running_loop().time()
+        part.restarts = [t for t in part.restarts if now - t < 60] + [now]
+        return len(part.restarts) <= _MAX_RESTARTS
+
+    async def _respawn(self, part: Part) -> None:
+        try:
+            await self._spawn(part)
+            await self._await_ready(part)
+        except _PartFailed as exc:
+            self._fail(str(exc))
 
     # -- stopping -----------------------------------------------------------------
 

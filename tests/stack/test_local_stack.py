@@ -257,20 +257,35 @@ def test_stack_comes_up_stops_cleanly_and_restarts_at_once(
     assert (tmp_path / "redis").is_dir()
 
 
-def test_a_part_that_dies_stops_the_stack_with_an_error(
+def test_a_dead_service_is_restarted_and_dead_infrastructure_stops_the_stack(
     tmp_path: Path, stacks: list[Stack]
 ) -> None:
     stack = Stack(tmp_path, "--without", "api,worker-llm", "--headless", "--temporal-port", "0")
     stacks.append(stack)
     stack.wait_up()
-    os.kill(stack.pids["worker-tools"], signal.SIGKILL)
+    old_pid = stack.pids["worker-tools"]
+    os.kill(old_pid, signal.SIGKILL)
+    deadline = time.monotonic() + 30
+    killed = "worker-tools was killed by SIGKILL: restarting it"
+    while killed not in stack.output or "worker-tools ready" not in stack.output.split(killed)[-1]:
+        assert stack.proc.poll() is None, (
+            f"the stack stopped instead of restarting:\n{stack.output}"
+        )
+        assert time.monotonic() < deadline, f"worker-tools was not restarted:\n{stack.output}"
+        time.sleep(0.2)
+    state = json.loads((stack.data_dir / "stack.json").read_text())
+    new_pid = state["parts"]["worker-tools"]["pid"]
+    assert new_pid != old_pid and alive(new_pid)
+    stack.pids["worker-tools"] = new_pid
+
+    os.kill(stack.pids["redis"], signal.SIGKILL)  # Temporal and Redis are not restarted
     try:
         code = stack.proc.wait(STOP_BUDGET)
     except subprocess.TimeoutExpired:
-        pytest.fail(f"the stack kept running after a part died:\n{stack.output}")
+        pytest.fail(f"the stack kept running after Redis died:\n{stack.output}")
     stack._reader.join(5)
     assert code == 1, stack.output
-    assert "worker-tools was killed by SIGKILL" in stack.output
+    assert "redis was killed by SIGKILL" in stack.output
     stack.assert_nothing_left()
 
 
