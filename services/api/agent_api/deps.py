@@ -13,6 +13,7 @@ from temporalio.client import Client
 
 from agent_api.auth import DEV_TENANT, KeyRing
 from agent_api.errors import ApiError, not_found
+from agent_api.event_tail import EventTail
 from agent_api.rate_limit import RateLimiter
 from agent_core.conversation_client import ConversationClient
 from agent_core.conversation_ids import is_valid_conversation_id
@@ -30,6 +31,7 @@ class AppState:
     temporal: Client
     conversations: ConversationClient
     events: EventLog
+    tail: EventTail
     redis: aioredis.Redis
     keys: KeyRing
     limiter: RateLimiter

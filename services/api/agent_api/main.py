@@ -20,6 +20,7 @@ from fastapi.routing import APIRoute
 from agent_api.auth import KeyRing
 from agent_api.deps import AppState
 from agent_api.errors import install_error_handlers
+from agent_api.event_tail import EventTail
 from agent_api.metrics import RequestMetrics
 from agent_api.rate_limit import RateLimiter
 from agent_api.routes import conversations, events, goals, health, web
@@ -61,14 +62,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.redis_url, decode_responses=True, socket_connect_timeout=2
         )
         queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
-        async with EventLog(
-            settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
-        ) as log_:
+        async with (
+            EventLog(
+                settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
+            ) as log_,
+            EventTail(settings.redis_url) as tail,
+        ):
             app.state.agent = AppState(
                 settings=settings,
                 temporal=temporal,
                 conversations=ConversationClient(temporal, settings.workflow_task_queue, queues),
                 events=log_,
+                tail=tail,
                 redis=redis,
                 keys=keys,
                 limiter=RateLimiter(redis, settings.api_rate_limit_per_minute),

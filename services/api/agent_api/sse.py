@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from redis.exceptions import RedisError
 from sse_starlette import ServerSentEvent
 
+from agent_api.event_tail import EventTail
 from agent_core import events as ev
 from agent_core.event_log import EventLog, LoggedEvent
 from agent_core.models import ConversationSnapshot, ConversationStatus
@@ -35,9 +36,9 @@ __all__ = ["conversation_stream"]
 log = logging.getLogger(__name__)
 
 RETRY_MS = 2_000
-# Must stay under the event log's socket timeout (5 s): a blocking XREAD that
-# outlives it ends in a TimeoutError, taken for an outage (a warning, a 1 s pause).
-_BLOCK_MS = 3_000
+# How long a quiet stream waits before checking whether the workflow closed
+# without its end being logged (Redis was down at the time).
+_IDLE_CHECK_SECONDS = 3.0
 
 Snapshotter = Callable[[], Awaitable[ConversationSnapshot]]
 IsClosed = Callable[[], Awaitable[bool]]
@@ -89,6 +90,7 @@ async def _start(log_: EventLog, conversation_id: str, resume_from: str | None) 
 
 async def conversation_stream(
     log_: EventLog,
+    tail: EventTail,
     conversation_id: str,
     resume_from: str | None,
     snapshot: Snapshotter,
@@ -96,29 +98,38 @@ async def conversation_stream(
     on_event: Callable[[], None] = lambda: None,
 ) -> AsyncIterator[ServerSentEvent]:
     position = await _start(log_, conversation_id, resume_from)
-    while True:
-        if position is None:
-            frames, position, ended = await _snapshot_frames(log_, conversation_id, snapshot)
-            for frame in frames:
+    with tail.watch(conversation_id, position or "0") as woken:
+        while True:
+            if position is None:
+                frames, position, ended = await _snapshot_frames(log_, conversation_id, snapshot)
+                for frame in frames:
+                    on_event()
+                    yield frame
+                if ended:
+                    return
+            woken.clear()
+            try:
+                entries = await log_.read_after(conversation_id, position)
+            except RedisError:
+                log.warning("event log unreachable while streaming; retrying")
+                await asyncio.sleep(1)
+                position = await _recover(log_, conversation_id, position)
+                continue
+            for entry in entries:
+                position = entry.id
                 on_event()
-                yield frame
-            if ended:
-                return
-        try:
-            entries = await log_.read_after(conversation_id, position, block_ms=_BLOCK_MS)
-        except RedisError:
-            log.warning("event log unreachable while streaming; retrying")
-            await asyncio.sleep(1)
-            position = await _recover(log_, conversation_id, position)
-            continue
-        for entry in entries:
-            position = entry.id
-            on_event()
-            yield _frame(entry)
-            if _is_end(entry.data):
-                return
-        if not entries and await is_closed():
-            position = None  # the end was not logged (Redis was down): finish from a snapshot
+                yield _frame(entry)
+                if _is_end(entry.data):
+                    return
+            if entries:
+                continue
+            try:
+                await asyncio.wait_for(woken.wait(), _IDLE_CHECK_SECONDS)
+            except TimeoutError:
+                if await is_closed():
+                    position = (
+                        None  # the end was not logged (Redis was down): finish from a snapshot
+                    )
 
 
 async def _recover(log_: EventLog, conversation_id: str, position: str) -> str | None:

@@ -53,6 +53,7 @@ async def stream_events(
         try:
             async for frame in conversation_stream(
                 state.events,
+                state.tail,
                 conversation_id,
                 last_event_id or after,
                 snapshot,
