@@ -261,7 +261,11 @@ class SummarizeInput(_Model):
 
 
 class RunToolInput(_Model):
+    """``max_attempts`` mirrors the retry policy: the last attempt reports an
+    unexpected error as a failed result instead of raising."""
+
     conversation_id: str
     workflow_id: str
     seq: int
     call: ToolCall
+    max_attempts: int = 5

@@ -296,6 +296,7 @@ class AgentWorkflow:
             workflow_id=workflow.info().workflow_id,
             seq=seq,
             call=call,
+            max_attempts=TOOL_ATTEMPTS,
         )
         try:
             return await workflow.execute_activity_method(

@@ -10,6 +10,7 @@ repeat the side effect.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 
@@ -24,6 +25,8 @@ from agent_core.models import ConversationStatus, RunToolInput, ToolResult
 from agent_core.registry import Ledger, ToolContext, ToolHandler, validate_tool_args
 
 __all__ = ["ToolActivities", "idempotency_key"]
+
+log = logging.getLogger(__name__)
 
 
 def idempotency_key(workflow_id: str, call_id: str) -> str:
@@ -71,6 +74,14 @@ class ToolActivities:
                 output = await handler(call.args, self._context(input))
         except (BadToolArgs, UnknownTool, ToolFailed) as exc:
             return ToolResult(call_id=call.id, name=call.name, ok=False, error=str(exc))
+        except Exception as exc:
+            if activity.info().attempt < input.max_attempts:
+                raise  # Temporal retries; the idempotency key keeps side effects single
+            log.exception("tool %s failed on its last attempt", call.name)
+            error = (
+                f"the tool failed unexpectedly ({type(exc).__name__}); it may not have completed"
+            )
+            return ToolResult(call_id=call.id, name=call.name, ok=False, error=error)
         return ToolResult(call_id=call.id, name=call.name, ok=True, output=output)
 
     def _context(self, input: RunToolInput) -> ToolContext:
