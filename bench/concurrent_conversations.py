@@ -33,7 +33,9 @@ async def one_conversation(http: httpx.AsyncClient) -> dict[str, Any]:
     marks: dict[str, float] = {}
     tools = 0
     async with aconnect_sse(http, "GET", body["events_url"]) as source:
-        sent = await http.post(f"/v1/conversations/{body['id']}/messages", json={"text": "Melbourne in April"})
+        sent = await http.post(
+            f"/v1/conversations/{body['id']}/messages", json={"text": "Melbourne in April"}
+        )
         sent.raise_for_status()
         async for sse in source.aiter_sse():
             if not sse.data:
@@ -47,7 +49,9 @@ async def one_conversation(http: httpx.AsyncClient) -> dict[str, Any]:
             elif data.get("name") == "tool_call_awaiting_confirmation":
                 marks.setdefault("first_proposal", now)
                 call_id = data["value"]["toolCallId"]
-                (await http.post(f"/v1/conversations/{body['id']}/tool-calls/{call_id}/confirm")).raise_for_status()
+                (
+                    await http.post(f"/v1/conversations/{body['id']}/tool-calls/{call_id}/confirm")
+                ).raise_for_status()
             elif data.get("name") == "status_changed" and data["value"]["status"] == "ended":
                 break
     return {**marks, "total": time.perf_counter() - started, "tools": tools}
@@ -67,19 +71,31 @@ async def main() -> None:
     args = parser.parse_args()
     headers = {"Authorization": f"Bearer {args.api_key}"} if args.api_key else {}
     limits = httpx.Limits(max_connections=args.conversations * 3)
-    async with httpx.AsyncClient(base_url=args.url, headers=headers, timeout=120, limits=limits) as http:
+    async with httpx.AsyncClient(
+        base_url=args.url, headers=headers, timeout=120, limits=limits
+    ) as http:
         began = time.perf_counter()
-        runs = await asyncio.gather(*(one_conversation(http) for _ in range(args.conversations)), return_exceptions=True)
+        runs = await asyncio.gather(
+            *(one_conversation(http) for _ in range(args.conversations)), return_exceptions=True
+        )
         wall = time.perf_counter() - began
     ok = [r for r in runs if isinstance(r, dict) and r["tools"] == 3]
-    failed = [repr(r) for r in runs if not isinstance(r, dict)] + [str(r) for r in runs if isinstance(r, dict) and r["tools"] != 3]
+    failed = [repr(r) for r in runs if not isinstance(r, dict)] + [
+        str(r) for r in runs if isinstance(r, dict) and r["tools"] != 3
+    ]
     summary = {
         "conversations": args.conversations,
         "completed": len(ok),
         "failed": failed[:10],
         "wall_seconds": round(wall, 2),
-        "first_delta_seconds": _percentiles([r["first_delta"] for r in ok if "first_delta" in r]) if ok else None,
-        "first_proposal_seconds": _percentiles([r["first_proposal"] for r in ok if "first_proposal" in r]) if ok else None,
+        "first_delta_seconds": _percentiles([r["first_delta"] for r in ok if "first_delta" in r])
+        if ok
+        else None,
+        "first_proposal_seconds": _percentiles(
+            [r["first_proposal"] for r in ok if "first_proposal" in r]
+        )
+        if ok
+        else None,
         "total_seconds": _percentiles([r["total"] for r in ok]) if ok else None,
         "mean_total_seconds": round(statistics.mean(r["total"] for r in ok), 3) if ok else None,
     }
