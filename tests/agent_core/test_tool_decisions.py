@@ -183,3 +183,45 @@ async def test_ending_twice_at_once_ends_once(client, fake_llm, redis_url):
     assert [r.already_ended for r in results].count(False) == 1
     assert all(isinstance(e, RPCError) and e.status == RPCStatusCode.NOT_FOUND for e in errors)
     assert len({r.seq for r in results}) == 1
+
+
+async def wait_for_plan_request(fake_llm, count: int = 1) -> None:
+    for _ in range(400):
+        if sum(r.kind == "plan" for r in fake_llm.requests) >= count:
+            return
+        await asyncio.sleep(0.025)
+    raise AssertionError("the plan call never reached the model")
+
+
+async def test_a_confirm_that_arrives_while_the_proposal_is_being_made_is_kept(
+    client, fake_llm, redis_url
+):
+    # The proposal is announced (published) before the workflow has the plan's
+    # result: a client may confirm in between. The call id is the turn's: call-2.
+    fake_llm.script(
+        "plan", Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=1.5)
+    )
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "Melbourne in April")
+        await wait_for_plan_request(fake_llm)
+        decided = await stack.conversations.confirm(stack.tenant, cid, "call-2")
+        assert decided.approved
+        snap = await stack.wait_for(cid, lambda s: any(m.tool_result for m in s.transcript))
+    [result] = [m.tool_result for m in snap.transcript if m.tool_result]
+    assert result.name == "find_events" and result.ok
+
+
+async def test_an_early_confirm_for_a_proposal_that_never_comes_is_dropped(
+    client, fake_llm, redis_url
+):
+    fake_llm.script("plan", Reply.say("Which city, exactly?", hang_seconds=1.5))
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "Somewhere nice in April")
+        await wait_for_plan_request(fake_llm)
+        await stack.conversations.confirm(stack.tenant, cid, "call-2")
+        with pytest.raises(WorkflowUpdateFailedError):  # one decision per proposal
+            await stack.conversations.confirm(stack.tenant, cid, "call-2")
+        snap = await stack.wait_status(cid, S.AWAITING_INPUT)
+    assert snap.pending_call is None
+    assert not any(m.tool_result for m in snap.transcript)
+    assert snap.transcript[-1].text == "Which city, exactly?"
