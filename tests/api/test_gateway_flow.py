@@ -27,6 +27,59 @@ async def read_until_end(client: httpx.AsyncClient, url: str, on_event=None, hea
     return events
 
 
+def _turn(status: str, *, first: bool = False) -> list[str]:
+    """One planning turn: streamed text, then (unless the last) a proposal."""
+    opening = ["RUN_STARTED", "status_changed:thinking"]
+    text = ["TEXT_MESSAGE_START", "TEXT_MESSAGE_CONTENT", "TEXT_MESSAGE_END", "agent_message"]
+    proposal = [
+        "TOOL_CALL_START",
+        "TOOL_CALL_ARGS",
+        "TOOL_CALL_END",
+        "tool_call_awaiting_confirmation",
+    ]
+    closing = ["RUN_FINISHED", f"status_changed:{status}"]
+    if status == "ended":
+        return opening + text + closing
+    return ([] if first else opening) + text + proposal + closing
+
+
+_TOOL_RUN = [
+    "tool_call_decided",
+    "status_changed:running_tool",
+    "tool_started",
+    "tool_progress",
+    "TOOL_CALL_RESULT",
+]
+
+EXPECTED_TRAVEL_EVENTS = [
+    "conversation_created",
+    "user_message",
+    "RUN_STARTED",  # the validation opens the turn; planning continues it
+    "status_changed:thinking",
+    *_turn("awaiting_confirmation", first=True),
+    *_TOOL_RUN,
+    *_turn("awaiting_confirmation"),
+    *_TOOL_RUN,
+    *_turn("awaiting_confirmation"),
+    *_TOOL_RUN,
+    *_turn("ended"),
+]
+
+
+def collapse(events: list) -> list[str]:
+    """Event kinds in order, runs of deltas and of progress lines counted once."""
+    kinds: list[str] = []
+    for _, kind, data in events:
+        if kind == "CUSTOM":
+            kind = data["name"]
+            if kind == "status_changed":
+                kind += ":" + data["value"]["status"]
+        if kind in ("TEXT_MESSAGE_CONTENT", "tool_progress") and kinds and kinds[-1] == kind:
+            continue
+        kinds.append(kind)
+    return kinds
+
+
 async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url):
     async with agent_stack(client, fake_llm, redis_url, api_keys=KEYS) as stack:
         async with gateway(stack.settings) as base, api_client(base, "key-alice") as http:
@@ -46,6 +99,7 @@ async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url):
 
             events = await read_until_end(http, body["events_url"], confirm)
     kinds = [e[1] if e[1] != "CUSTOM" else e[2]["name"] for e in events]
+    assert collapse(events) == EXPECTED_TRAVEL_EVENTS
     assert kinds[0] == "conversation_created"
     assert kinds[1] == "user_message"
     assert kinds[-1] == "status_changed" and events[-1][2]["value"]["status"] == "ended"
