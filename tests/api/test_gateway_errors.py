@@ -38,6 +38,25 @@ async def test_not_found_conflict_too_long_and_invalid(client, fake_llm, redis_u
                 assert_error(await http.request(method, path), 404)
             assert_error(await http.post(f"{conv}/messages", json={"text": "hi"}), 404)
 
+        # 413 before parsing: a body far over any valid request, declared or streamed
+        huge = b'{"goal": "travel", "message": "' + b"x" * 2_000_000 + b'"}'
+        headers = {"content-type": "application/json"}
+        assert_error(
+            await http.post("/v1/conversations", content=huge, headers=headers),
+            413,
+            "body_too_large",
+        )
+
+        async def chunks():  # no content-length: counted as it arrives
+            for _ in range(40):
+                yield b"x" * 50_000
+
+        assert_error(
+            await http.post("/v1/conversations", content=chunks(), headers=headers),
+            413,
+            "body_too_large",
+        )
+
         # 422: malformed JSON, wrong types (strict: no coercion), unknown fields, unknown goal
         assert_error(
             await http.post(

@@ -18,6 +18,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 
 from agent_api.auth import KeyRing
+from agent_api.body_limit import BodySizeLimit
 from agent_api.deps import AppState
 from agent_api.errors import install_error_handlers
 from agent_api.event_tail import EventTail
@@ -98,6 +99,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_methods=["*"],
             allow_headers=["Authorization", "Content-Type", "Last-Event-ID"],
         )
+    # a message of AGENT_MAX_PROMPT_CHARS characters, each JSON-escaped to at most 6 bytes
+    app.add_middleware(BodySizeLimit, max_bytes=settings.agent_max_prompt_chars * 6 + 64 * 1024)
     app.add_middleware(RequestMetrics)
     return app
 
