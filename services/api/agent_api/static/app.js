@@ -345,7 +345,11 @@
       setStatus("Connection lost. Reconnecting…");
       await new Promise((r) => setTimeout(r, Math.min(retry * Math.max(1, failures), 15000)));
     }
-    if (current === conv) loadConversations().catch(() => {});
+    if (current === conv) {
+      loadConversations().catch(() => {});
+      // the workflow closes a moment after "ended", and the list lags it a little
+      setTimeout(() => loadConversations().catch(() => {}), 2000);
+    }
   }
 
   async function openConversation(id) {
