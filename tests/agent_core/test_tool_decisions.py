@@ -225,3 +225,20 @@ async def test_an_early_confirm_for_a_proposal_that_never_comes_is_dropped(
     assert snap.pending_call is None
     assert not any(m.tool_result for m in snap.transcript)
     assert snap.transcript[-1].text == "Which city, exactly?"
+
+
+async def test_ending_while_the_model_answers_stops_the_turn(client, fake_llm, redis_url):
+    fake_llm.script("plan", Reply.say("A very slow answer", hang_seconds=30))
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "Melbourne in April")
+        await wait_for_plan_request(fake_llm)
+        await stack.conversations.end(stack.tenant, cid)
+        final = await stack.result(cid, within=10)  # not the model's 30 s
+        handle = stack.conversations.handle(stack.tenant, cid)
+        history = await handle.fetch_history()
+    assert final.status == S.ENDED
+    assert [m.role for m in final.transcript] == ["user"], final.transcript  # no late answer
+    cancelled = [
+        e for e in history.events if e.HasField("activity_task_cancel_requested_event_attributes")
+    ]
+    assert len(cancelled) == 1

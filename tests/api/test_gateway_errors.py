@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from temporalio.client import WorkflowExecutionStatus
-
 from agent_core.settings import Settings
 from fake_llm import Reply
 from tests.api.sse_client import assert_error, read_frames, tenant_keys, tenant_of
@@ -115,14 +113,13 @@ async def test_not_found_conflict_too_long_and_invalid(client, fake_llm, redis_u
         assert_error(await http.post(f"{conv}/tool-calls/call-1/confirm"), 409, "nothing_pending")
         assert_error(await http.post(f"{conv}/tool-calls/call-1/reject"), 409, "nothing_pending")
 
-        # 409: a message after the end, while the workflow is still closing (its turn is
-        # stuck in a slow model call) ...
+        # 409: a message after the end, right away (the workflow gives up the turn
+        # stuck in a slow model call and closes) ...
         fake_llm.script("validate", Reply(hang_seconds=1.0, text="ok"))
         sent = await http.post(f"{conv}/messages", json={"text": "Melbourne in April"})
         assert sent.status_code == 202, sent.text
         assert (await http.post(f"{conv}/end")).status_code == 202
         handle = stack.conversations.handle(tenant_of(keys["alice"]), cid)
-        assert (await handle.describe()).status == WorkflowExecutionStatus.RUNNING
         assert_error(
             await http.post(f"{conv}/messages", json={"text": "one more"}),
             409,

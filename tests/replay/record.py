@@ -91,7 +91,22 @@ async def continue_as_new(stack: AgentStack) -> str:
     return cid
 
 
+async def end_during_a_model_call(stack: AgentStack) -> str:
+    """A confirmed tool, then the chat ends while the model is answering (patched path)."""
+    cid = await stack.start("travel", "An event in Melbourne in April")
+    snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    assert snap.pending_call is not None
+    stack.fake.script("plan", Reply.say("This answer comes too late", hang_seconds=20))
+    await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
+    while sum(r.kind == "plan" for r in stack.fake.requests) < 2:
+        await asyncio.sleep(0.05)
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
 SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
+    ("end_during_a_model_call", end_during_a_model_call, {}),
     ("travel_with_confirmations", travel_with_confirmations, {}),
     ("rejection_and_tool_failure", rejection_and_tool_failure, {}),
     (

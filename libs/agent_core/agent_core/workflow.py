@@ -13,6 +13,8 @@ activity classes come in through ``imports_passed_through``.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from datetime import timedelta
 
 from temporalio import workflow
@@ -50,6 +52,9 @@ with workflow.unsafe.imports_passed_through():
     )
 
 __all__ = ["AgentWorkflow"]
+
+# workflow.patched ids: what changed for conversations already running
+PATCH_END_STOPS_TURN = "end-stops-turn"
 
 MAX_QUEUED_PROMPTS = 20
 UPDATES_BEFORE_ROLLOVER = 1_000
@@ -91,7 +96,7 @@ class AgentWorkflow:
             if state.decision is not None:
                 await self._apply_decision(state.decision)
             else:
-                await self._handle_prompt(state.prompts.pop(0))
+                await self._converse(state.prompts.pop(0))
             await self._refresh_summary()
             if self._should_roll_over():
                 await workflow.wait_condition(workflow.all_handlers_finished)
@@ -188,6 +193,19 @@ class AgentWorkflow:
 
     # ---- the turn ----------------------------------------------------------------------
 
+    async def _converse(self, prompt: Prompt) -> None:
+        """Run a turn, given up if the chat ends meanwhile: the model's late answer
+        would go to nobody. Tool runs (``_apply_decision``) are never interrupted."""
+        if not workflow.patched(PATCH_END_STOPS_TURN):
+            await self._handle_prompt(prompt)
+            return
+        turn = asyncio.create_task(self._handle_prompt(prompt))
+        await workflow.wait_condition(lambda: turn.done() or self._state.ended)
+        if not turn.done():
+            turn.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await turn
+
     async def _handle_prompt(self, prompt: Prompt) -> None:
         self._turns_this_run += 1
         seq = self._take_seq()
@@ -196,12 +214,20 @@ class AgentWorkflow:
             self._state.pending_call = None  # a new message supersedes an unconfirmed proposal
             self._set_status(ConversationStatus.THINKING)
             verdict = await self._validate(prompt, seq)
+            if self._turn_abandoned():
+                return
             if not verdict.valid:
                 self._append(Message(seq=seq, role="agent", text=verdict.reason))
                 self._set_status(ConversationStatus.AWAITING_INPUT)
                 return
         self._set_status(ConversationStatus.THINKING)
-        self._take_step(seq, await self._plan(seq))
+        step = await self._plan(seq)
+        if not self._turn_abandoned():
+            self._take_step(seq, step)
+
+    def _turn_abandoned(self) -> bool:
+        """The chat ended while the turn waited: its answer would go to nobody."""
+        return self._state.ended and workflow.patched(PATCH_END_STOPS_TURN)
 
     def _take_step(self, seq: int, step: AgentStep) -> None:
         proposal = step.tool_call if step.next == "confirm" else None
