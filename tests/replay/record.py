@@ -98,7 +98,9 @@ async def end_during_a_model_call(stack: AgentStack) -> str:
     assert snap.pending_call is not None
     stack.fake.script("plan", Reply.say("This answer comes too late", hang_seconds=20))
     await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
-    while sum(r.kind == "plan" for r in stack.fake.requests) < 2:
+    for _ in range(400):  # until the second plan call is with the model
+        if sum(r.kind == "plan" for r in stack.fake.requests) >= 2:
+            break
         await asyncio.sleep(0.05)
     await stack.conversations.end(stack.tenant, cid)
     await stack.result(cid)
