@@ -24,7 +24,7 @@ from agent_api.schemas import (
 )
 from agent_core import events as ev
 from agent_core.errors import UnknownGoal
-from agent_core.models import ConversationStatus
+from agent_core.models import ConversationStatus, ToolDecisionResult
 from agent_core.registry import get_goal
 
 T = TypeVar("T")
@@ -45,6 +45,20 @@ async def _update(state: State, tenant: str, conversation_id: str, call: Awaitab
         if exc.status == 404 and await guarded(state.conversations.exists(tenant, conversation_id)):
             raise ApiError(409, "conversation_ended", "the conversation has ended") from exc
         raise
+
+
+async def _decide(
+    state: State,
+    tenant: str,
+    conversation_id: str,
+    update: Awaitable[ToolDecisionResult],
+    reason: str | None,
+) -> Accepted:
+    """Send a confirm or reject, then announce the recorded decision."""
+    result = await _update(state, tenant, conversation_id, update)
+    decided = ev.decision_recorded(result.seq, result.call_id, result.approved, reason)
+    await state.events.publish(conversation_id, [decided])
+    return Accepted(conversation_id=conversation_id, seq=result.seq, tool_call_id=result.call_id)
 
 
 def _check_length(state: State, text: str | None) -> None:
@@ -142,16 +156,8 @@ async def confirm_tool_call(
     conversation_id: ConversationId, call_id: str, state: State, tenant: CurrentTenant
 ) -> Accepted:
     """Approve the pending tool call named in the path; the tool then runs."""
-    result = await _update(
-        state,
-        tenant,
-        conversation_id,
-        state.conversations.confirm(tenant, conversation_id, call_id),
-    )
-    await state.events.publish(
-        conversation_id, [ev.decision_recorded(result.seq, call_id, True, None)]
-    )
-    return Accepted(conversation_id=conversation_id, seq=result.seq, tool_call_id=call_id)
+    update = state.conversations.confirm(tenant, conversation_id, call_id)
+    return await _decide(state, tenant, conversation_id, update, reason=None)
 
 
 @router.post(
@@ -168,16 +174,8 @@ async def reject_tool_call(
 ) -> Accepted:
     """Refuse the pending tool call; the agent is told (with the reason) and goes on."""
     reason = body.reason if body else None
-    result = await _update(
-        state,
-        tenant,
-        conversation_id,
-        state.conversations.reject(tenant, conversation_id, call_id, reason),
-    )
-    await state.events.publish(
-        conversation_id, [ev.decision_recorded(result.seq, call_id, False, reason)]
-    )
-    return Accepted(conversation_id=conversation_id, seq=result.seq, tool_call_id=call_id)
+    update = state.conversations.reject(tenant, conversation_id, call_id, reason)
+    return await _decide(state, tenant, conversation_id, update, reason)
 
 
 @router.post(
