@@ -12,20 +12,17 @@ import os
 import signal
 import sys
 import time
-import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import redis.asyncio as aioredis
 
 from agent_core.activities.tools import idempotency_key
-from agent_core.conversation_client import ConversationClient
 from agent_core.conversation_ids import workflow_id
 from agent_core.event_log import EventLog
 from agent_core.events import ConversationEvent, CustomName
-from agent_core.models import ConversationStatus, TaskQueues, WorkflowInput
-from fake_llm import FakeLLM, Reply
+from agent_core.models import ConversationStatus, WorkflowInput
+from fake_llm import Reply
 from tests.agent_core.crashing_tools_worker import FROZEN
 from tests.agent_core.scenario import (
     agent_texts,
@@ -35,28 +32,10 @@ from tests.agent_core.scenario import (
     read_events,
     wait_until,
 )
-from tests.support.stack import AgentStack, agent_stack, run_workers, stack_settings
+from tests.support.stack import AgentStack, agent_stack, run_workers
 from worker_llm.main import build_workers as build_llm_workers
 
 S = ConversationStatus
-
-
-@contextlib.asynccontextmanager
-async def bare_stack(
-    client, fake: FakeLLM, redis_url: str, **overrides: Any
-) -> AsyncIterator[AgentStack]:
-    """An ``AgentStack`` with no workers: the test runs (and kills) them itself."""
-    settings = stack_settings(client, fake, redis_url, **overrides)
-    queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
-    async with EventLog(redis_url) as events:
-        yield AgentStack(
-            client=client,
-            settings=settings,
-            conversations=ConversationClient(client, settings.workflow_task_queue, queues),
-            fake=fake,
-            events=events,
-            tenant=f"tenant-{uuid.uuid4().hex[:6]}",
-        )
 
 
 async def _carried_prompts(client, wid: str, run_id: str) -> list[str] | None:
@@ -126,7 +105,7 @@ async def test_llm_worker_stopped_mid_plan_call_resumes_on_a_new_worker(
     client, fake_llm, redis_url
 ):
     fake_llm.script("plan", Reply.say("This answer never arrives.", hang_seconds=60))
-    async with bare_stack(client, fake_llm, redis_url) as stack:
+    async with agent_stack(client, fake_llm, redis_url, with_workers=False) as stack:
         async with run_workers(client, stack.settings, stack.events, which="tools"):
             async with run_workers(client, stack.settings, stack.events, which="llm"):
                 cid = await stack.start("travel", "An event in Melbourne in April")
@@ -182,7 +161,7 @@ async def test_llm_worker_stopped_after_publishing_its_answer_leaves_one_final_m
 ):
     """The retry may answer differently; the log must end with the retry's message."""
     fake_llm.script("plan", "First attempt's answer.", "Second attempt's answer.")
-    async with bare_stack(client, fake_llm, redis_url) as stack:
+    async with agent_stack(client, fake_llm, redis_url, with_workers=False) as stack:
         async with run_workers(client, stack.settings, stack.events, which="tools"):
             sink = FreezeAfterAgentMessage(stack.events)
             async with contextlib.AsyncExitStack() as running:
@@ -222,7 +201,9 @@ async def test_tools_worker_killed_after_the_invoice_was_made_does_not_invoice_t
 ):
     script = Path(__file__).with_name("crashing_tools_worker.py")
     async with (
-        bare_stack(client, fake_llm, redis_url, agent_show_confirm=False) as stack,
+        agent_stack(
+            client, fake_llm, redis_url, with_workers=False, agent_show_confirm=False
+        ) as stack,
         aioredis.from_url(redis_url, decode_responses=True) as ledger,
     ):
         doomed = await asyncio.create_subprocess_exec(

@@ -18,18 +18,15 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 
-from agent_core.conversation_client import TENANT_KEY
 from agent_core.conversation_ids import workflow_id
 from agent_core.models import ConversationSnapshot, ConversationStatus
 from fake_llm import FakeLLM, Reply
 from tests.support.stack import AgentStack, agent_stack
+from tests.support.temporal import start_dev_server
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "histories"
-BIN = Path(sys.executable).parent
 S = ConversationStatus
 
 Scenario = Callable[[AgentStack], Awaitable[str]]
@@ -146,15 +143,7 @@ async def save_runs(client: Client, wid: str, name: str) -> list[Path]:
 async def main() -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=[TENANT_KEY],
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "history.transferProcessorMaxPollRPS=1000",
-        ],
-    )
+    env = await start_dev_server()
     try:
         for name, scenario, overrides in SCENARIOS:
             async with (

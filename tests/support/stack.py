@@ -105,11 +105,14 @@ async def run_workers(
 
 @contextlib.asynccontextmanager
 async def agent_stack(
-    client: Client, fake: FakeLLM, redis_url: str, **overrides: Any
+    client: Client, fake: FakeLLM, redis_url: str, *, with_workers: bool = True, **overrides: Any
 ) -> AsyncIterator[AgentStack]:
+    """The stack; ``with_workers=False`` leaves running (and killing) workers to the test."""
     settings = stack_settings(client, fake, redis_url, **overrides)
     queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
-    async with EventLog(redis_url) as events, run_workers(client, settings, events):
+    async with EventLog(redis_url) as events, contextlib.AsyncExitStack() as scope:
+        if with_workers:
+            await scope.enter_async_context(run_workers(client, settings, events))
         yield AgentStack(
             client=client,
             settings=settings,
