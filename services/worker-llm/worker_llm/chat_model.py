@@ -14,6 +14,12 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 import litellm
 
+# litellm imports this module lazily inside completion(), which acompletion runs in
+# a worker thread; building its pydantic models there while the event loop's thread
+# was collecting garbage crashed the interpreter (a segfault seen in the test suite).
+# Importing it here, once, keeps that work off the worker threads.
+import litellm.proxy.openai_files_endpoints.common_utils
+
 from agent_core.chat_model import ModelReply, ModelToolCall, OnText
 from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
 from agent_core.settings import Settings
