@@ -17,7 +17,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from fake_llm import FakeLLM
-from tests.support.temporal import start_dev_server
+from tests.support.dev_server import start_dev_server
 
 
 @pytest.fixture(scope="session")

@@ -22,8 +22,8 @@ from temporalio.client import Client
 from agent_core.conversation_ids import workflow_id
 from agent_core.models import ConversationSnapshot, ConversationStatus
 from fake_llm import FakeLLM, Reply
+from tests.support.dev_server import start_dev_server
 from tests.support.stack import AgentStack, agent_stack
-from tests.support.temporal import start_dev_server
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "histories"
