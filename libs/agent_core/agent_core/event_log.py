@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 
 from agent_core.events import ConversationEvent
 
-__all__ = ["EventLog", "LoggedEvent"]
+__all__ = ["EventLog", "LoggedEvent", "conversation_of", "stream_key"]
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,16 @@ class LoggedEvent:
     data: str
 
 
+_STREAM_PREFIX, _STREAM_SUFFIX = "conv:", ":events"
+
+
 def stream_key(conversation_id: str) -> str:
-    return f"conv:{conversation_id}:events"
+    return f"{_STREAM_PREFIX}{conversation_id}{_STREAM_SUFFIX}"
+
+
+def conversation_of(key: str) -> str:
+    """The conversation id a ``stream_key`` was made from."""
+    return key.removeprefix(_STREAM_PREFIX).removesuffix(_STREAM_SUFFIX)
 
 
 def _keys_key(conversation_id: str) -> str:

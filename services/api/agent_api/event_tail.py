@@ -21,7 +21,7 @@ from typing import Self
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent_core.event_log import stream_key
+from agent_core.event_log import conversation_of, stream_key
 
 __all__ = ["EventTail"]
 
@@ -89,7 +89,7 @@ class EventTail:
                 self._advance(key, entries[-1][0])
 
     def _advance(self, key: str, last_id: str) -> None:
-        conversation_id = key.removeprefix("conv:").removesuffix(":events")
+        conversation_id = conversation_of(key)
         if conversation_id in self._positions:
             self._positions[conversation_id] = last_id
         for event in self._watchers.get(conversation_id, ()):
