@@ -305,7 +305,7 @@ class Supervisor:
         queues = {
             "worker-llm": (
                 ("workflow", settings.workflow_task_queue),
-                ("activity", settings.llm_task_queue),
+                ("activity", settings.llm_task_queue or settings.workflow_task_queue),
             ),
             "worker-tools": (("activity", settings.tools_task_queue),),
         }

@@ -12,10 +12,11 @@ Settings come from the environment like the real service's.
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Sequence
 
 from agent_core.event_log import EventLog
-from agent_core.events import ConversationEvent, CustomName
+from agent_core.models import EventRecord
 from agent_core.settings import Settings
 from agent_core.temporal_client import connect_temporal
 from worker_tools.main import build_workers
@@ -30,12 +31,12 @@ class FreezeAfterInvoice:
     def __init__(self, log: EventLog) -> None:
         self._log = log
 
-    async def publish(self, conversation_id: str, events: Sequence[ConversationEvent]) -> None:
+    async def publish(self, conversation_id: str, events: Sequence[EventRecord]) -> None:
         await self._log.publish(conversation_id, events)
         for event in events:
-            name = getattr(event.event, "name", None)
-            value = getattr(event.event, "value", None) or {}
-            if name == CustomName.TOOL_PROGRESS and "Invoice" in value.get("message", ""):
+            data = json.loads(event.data)
+            message = (data.get("value") or {}).get("message", "")
+            if data.get("name") == "tool_progress" and "Invoice" in message:
                 print(FROZEN, flush=True)
                 await asyncio.Event().wait()
 

@@ -75,6 +75,11 @@ class Event:
     def seq(self) -> int:
         return int(self.data["metadata"]["seq"])
 
+    @property
+    def n(self) -> int | None:
+        """The workflow's number for the events it wrote; None for activities' events."""
+        return self.data["metadata"].get("n")
+
 
 async def read_events(stack: AgentStack, conversation_id: str) -> list[Event]:
     """Every event of the conversation in stream order."""

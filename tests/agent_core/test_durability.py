@@ -17,11 +17,9 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from agent_core.activities.tools import idempotency_key
 from agent_core.conversation_ids import workflow_id
 from agent_core.event_log import EventLog
-from agent_core.events import ConversationEvent, CustomName
-from agent_core.models import ConversationStatus, WorkflowInput
+from agent_core.models import ConversationInput, ConversationStatus, EventRecord
 from fake_llm import Reply
 from tests.agent_core.crashing_tools_worker import FROZEN
 from tests.agent_core.scenario import (
@@ -32,8 +30,10 @@ from tests.agent_core.scenario import (
     read_events,
     wait_until,
 )
+from tests.agui.client import verify_events
 from tests.support.stack import AgentStack, agent_stack, run_workers
 from worker_llm.main import build_workers as build_llm_workers
+from worker_tools.activities import idempotency_key
 
 S = ConversationStatus
 
@@ -44,7 +44,7 @@ async def _carried_prompts(client, wid: str, run_id: str) -> list[str] | None:
     started = history.events[0].workflow_execution_started_event_attributes
     if not started.continued_execution_run_id:
         return None
-    [input] = await client.data_converter.decode(started.input.payloads, [WorkflowInput])
+    [input] = await client.data_converter.decode(started.input.payloads, [ConversationInput])
     assert input.state is not None
     return [p.text for p in input.state.prompts]
 
@@ -87,16 +87,14 @@ async def test_two_continue_as_new_cycles_keep_the_whole_conversation(client, fa
     late = plans[-1]
     assert any("Summary of the earlier conversation" in str(m["content"]) for m in late.messages)
     assert prompts[0] not in [m.get("content") for m in late.messages]
-    # Event sequence numbers keep growing across runs (a user message keeps the
-    # number it was given when accepted, before the turns queued ahead of it).
-    seqs = [e.seq for e in events if e.name != "user_message"]
-    assert seqs == sorted(seqs)
+    # The workflow's events are numbered 1, 2, 3, ... across runs, with no gap.
+    numbers = [e.n for e in events if e.n is not None]
+    assert numbers == list(range(1, len(numbers) + 1))
     user_seqs = [e.seq for e in events if e.name == "user_message"]
     assert user_seqs == [m.seq for m in snap.transcript if m.role == "user"]
     assert user_seqs == sorted(set(user_seqs)) and len(user_seqs) == 8
-    turn_starts = [e.seq for e in events if e.type == "RUN_STARTED"]
-    assert len(turn_starts) == 8 and turn_starts == sorted(set(turn_starts))
     assert len({e.key for e in events}) == len(events)
+    assert verify_events([e.data for e in events])["ok"]
     assert final.transcript == snap.transcript
     assert final.last_seq > snap.last_seq
 
@@ -120,7 +118,7 @@ async def test_llm_worker_stopped_mid_plan_call_resumes_on_a_new_worker(
                 history = await stack.conversations.handle(stack.tenant, cid).fetch_history()
 
     assert resumed < 15, resumed
-    assert kinds(fake_llm) == ["validate", "plan", "plan"]
+    assert kinds(fake_llm) == ["plan", "plan"]
     assert snap.pending_call is not None and snap.pending_call.name == "find_events"
     assert [m.role for m in snap.transcript] == ["user", "agent"]
     attempts = [
@@ -139,19 +137,20 @@ async def test_llm_worker_stopped_mid_plan_call_resumes_on_a_new_worker(
         == final.value["text"]
         == snap.transcript[-1].text
     )
+    assert verify_events([e.data for e in events])["ok"]
 
 
-class FreezeAfterAgentMessage:
-    """An ``EventSink`` that publishes, then holds the activity for good once an
-    agent message is out: the turn is told, but the activity never returns."""
+class FreezeAfterTextEnd(EventLog):
+    """An event log that, once a streamed message has ended, holds the activity
+    for good: the text is out, but the activity never returns."""
 
-    def __init__(self, log: EventLog) -> None:
-        self._log = log
+    def __init__(self, redis_url: str) -> None:
+        super().__init__(redis_url)
         self.frozen = asyncio.Event()
 
-    async def publish(self, conversation_id: str, events: Sequence[ConversationEvent]) -> None:
-        await self._log.publish(conversation_id, events)
-        if any(getattr(e.event, "name", None) == CustomName.AGENT_MESSAGE for e in events):
+    async def publish(self, conversation_id: str, events: Sequence[EventRecord]) -> None:
+        await super().publish(conversation_id, events)
+        if any('"TEXT_MESSAGE_END"' in e.data for e in events) and not self.frozen.is_set():
             self.frozen.set()
             await asyncio.Event().wait()
 
@@ -163,8 +162,8 @@ async def test_llm_worker_stopped_after_publishing_its_answer_leaves_one_final_m
     fake_llm.script("plan", "First attempt's answer.", "Second attempt's answer.")
     async with agent_stack(client, fake_llm, redis_url, with_workers=False) as stack:
         async with run_workers(client, stack.settings, stack.events, which="tools"):
-            sink = FreezeAfterAgentMessage(stack.events)
             async with contextlib.AsyncExitStack() as running:
+                sink = await running.enter_async_context(FreezeAfterTextEnd(redis_url))
                 for worker in build_llm_workers(client, sink, stack.settings):
                     await running.enter_async_context(worker)
                 cid = await stack.start("travel", "An event in Melbourne in April")
@@ -179,8 +178,11 @@ async def test_llm_worker_stopped_after_publishing_its_answer_leaves_one_final_m
     assert [f.value["text"] for f in finals if f.value["messageId"] not in voided] == [
         "Second attempt's answer."
     ]
-    for f in finals:
-        assert deltas_of(events, f.value["messageId"]) == f.value["text"]
+    assert [f.value["text"] for f in finals] == ["Second attempt's answer."]
+    streamed = [e.data["messageId"] for e in events if e.type == "TEXT_MESSAGE_START"]
+    assert [m for m in streamed if m not in voided] == [finals[0].value["messageId"]]
+    assert deltas_of(events, finals[0].value["messageId"]) == "Second attempt's answer."
+    assert verify_events([e.data for e in events])["ok"]
 
 
 def _worker_env(stack: AgentStack, client) -> dict[str, str]:
@@ -274,20 +276,27 @@ async def test_event_log_order_for_a_confirmed_conversation(client, fake_llm, re
     seqs = [e.seq for e in events]
     assert seqs == sorted(seqs)
 
-    # The user's message opens its turn.
-    [user] = [i for i, e in enumerate(events) if e.name == "user_message"]
-    assert events[user].value["text"] == "I'd like to go to an event in Melbourne in April"
-    assert events[user + 1].type == "RUN_STARTED"
-    # Every turn is closed before the next opens.
+    # The stream is AG-UI runs, one after another: the first opens with the
+    # conversation and its first message; each confirm opens the next.
+    assert [events[0].type, events[1].name, events[2].name] == [
+        "RUN_STARTED", "conversation_created", "user_message",
+    ]  # fmt: skip
+    assert events[2].value["text"] == "I'd like to go to an event in Melbourne in April"
     opened: str | None = None
     for e in events:
         if e.type == "RUN_STARTED":
-            assert opened is None, f"turn {e.data['runId']} opened inside {opened}"
+            assert opened is None, f"run {e.data['runId']} opened inside {opened}"
             opened = e.data["runId"]
         elif e.type == "RUN_FINISHED":
             assert opened == e.data["runId"]
             opened = None
+        else:
+            assert opened is not None, f"{e.type} {e.name} outside a run"
     assert opened is None
+    # A run that waits for a decision ends with an interrupt naming the proposal.
+    interrupts = [e.data["outcome"]["interrupts"][0] for e in events if e.data.get("outcome")]
+    assert [i["toolCallId"] for i in interrupts] == [c.id for c in calls]
+    assert verify_events([e.data for e in events])["ok"]
     # Each proposal: announced, awaiting confirmation, then run, then its result.
     for call in calls:
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from agent_core.models import ConversationStatus
 from fake_llm import Reply
 from tests.agent_core.scenario import agent_texts, deltas_of, kinds, read_events
+from tests.agui.client import verify_events
 from tests.support.stack import agent_stack
 
 S = ConversationStatus
@@ -16,7 +17,7 @@ async def test_auth_error_is_explained_once_and_the_chat_stays_usable(client, fa
         cid = await stack.start("travel", "An event in Melbourne in April")
         snap = await stack.wait_status(cid, S.AWAITING_INPUT)
         # Not retried: bad credentials stay bad.
-        assert kinds(fake_llm) == ["validate", "plan"]
+        assert kinds(fake_llm) == ["plan"]
         answer = agent_texts(snap)[-1]
         assert "API key" in answer and "credentials" in answer
         assert snap.pending_call is None
@@ -28,7 +29,7 @@ async def test_auth_error_is_explained_once_and_the_chat_stays_usable(client, fa
         await stack.conversations.send(stack.tenant, cid, "Let's try again: Melbourne, April")
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
     assert snap.pending_call is not None and snap.pending_call.name == "find_events"
-    assert kinds(fake_llm) == ["validate", "plan", "validate", "plan"]
+    assert kinds(fake_llm) == ["plan", "plan"]
 
 
 async def test_rate_limit_is_retried_until_the_model_answers(client, fake_llm, redis_url):
@@ -37,7 +38,7 @@ async def test_rate_limit_is_retried_until_the_model_answers(client, fake_llm, r
         cid = await stack.start("travel", "An event in Melbourne")
         snap = await stack.wait_status(cid, S.AWAITING_INPUT, within=30)
         events = await read_events(stack, cid)
-    assert kinds(fake_llm) == ["validate", "plan", "plan", "plan"]
+    assert kinds(fake_llm) == ["plan", "plan", "plan"]
     assert agent_texts(snap) == ["Which month would suit you?"]
     assert not [e for e in events if e.type == "RUN_ERROR"]
     [final] = [e for e in events if e.name == "agent_message"]
@@ -84,7 +85,7 @@ async def test_a_model_that_never_replies_usably_gets_a_fallback_question(
     async with agent_stack(client, fake_llm, redis_url) as stack:
         cid = await stack.start("travel", "An event in Melbourne in April")
         snap = await stack.wait_status(cid, S.AWAITING_INPUT)
-        assert kinds(fake_llm) == ["validate", "plan", "plan", "plan"]
+        assert kinds(fake_llm) == ["plan", "plan", "plan"]
         assert snap.pending_call is None
         assert "say that again" in agent_texts(snap)[-1]
 
@@ -105,7 +106,7 @@ async def test_a_stream_cut_half_way_is_voided_and_retried(client, fake_llm, red
         cid = await stack.start("travel", "An event in Melbourne")
         snap = await stack.wait_status(cid, S.AWAITING_INPUT, within=30)
         events = await read_events(stack, cid)
-    assert kinds(fake_llm) == ["validate", "plan", "plan"]
+    assert kinds(fake_llm) == ["plan", "plan"]
     assert agent_texts(snap) == ["Which month are you thinking of?"]
 
     turn = snap.transcript[-1].seq
@@ -129,3 +130,20 @@ async def test_a_stream_cut_half_way_is_voided_and_retried(client, fake_llm, red
         and e.data["messageId"] not in {v.value["messageId"] for v in voids}
     )
     assert kept == final.value["text"]
+
+
+async def test_a_model_down_on_every_attempt_gets_a_visible_answer(client, fake_llm, redis_url):
+    """The last attempt answers the user: the workflow writes it, and the run errs."""
+    fake_llm.script("plan", *[Reply.error(503)] * 5)
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Melbourne in April")
+        snap = await stack.wait_status(cid, S.AWAITING_INPUT, within=40)
+        events = await read_events(stack, cid)
+    assert kinds(fake_llm) == ["plan"] * 5
+    answer = agent_texts(snap)[-1]
+    assert "unavailable" in answer
+    [final] = [e for e in events if e.name == "agent_message"]
+    assert final.value["text"] == answer
+    assert deltas_of(events, final.value["messageId"]) == answer
+    assert events[-1].type == "RUN_ERROR" and events[-1].data["code"] == "ModelUnavailable"
+    assert verify_events([e.data for e in events])["ok"]

@@ -43,8 +43,9 @@ async def travel_with_confirmations(stack: AgentStack) -> str:
     return cid
 
 
-async def rejection_and_tool_failure(stack: AgentStack) -> str:
-    """Off-topic, a rejection, a failing tool, a model auth error, a missing argument, end."""
+async def rejection_and_failures(stack: AgentStack) -> str:
+    """Off-topic, a rejection, a failing tool, a model auth error, a missing argument,
+    a message instead of a decision, end."""
     fake = stack.fake
     cid = await stack.start("travel", "something off-topic first")
     await stack.wait_status(cid, S.AWAITING_INPUT)
@@ -66,6 +67,11 @@ async def rejection_and_tool_failure(stack: AgentStack) -> str:
     await stack.wait_status(cid, S.AWAITING_INPUT)
     await stack.conversations.send(stack.tenant, cid, "Melbourne, please")
     await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.send(stack.tenant, cid, "An event in Melbourne in April")
+    await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    await stack.conversations.send(stack.tenant, cid, "Actually, not that", request_id="m-1")
+    await stack.conversations.send(stack.tenant, cid, "Actually, not that", request_id="m-1")
+    await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
     await stack.conversations.end(stack.tenant, cid, "done for today")
     await stack.result(cid)
     return cid
@@ -104,12 +110,14 @@ async def end_during_a_model_call(stack: AgentStack) -> str:
     return cid
 
 
+# Recorded with ConversationWorkflow; the files without the prefix are the 0.1
+# AgentWorkflow's, recorded before it was frozen.
 SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
-    ("end_during_a_model_call", end_during_a_model_call, {}),
-    ("travel_with_confirmations", travel_with_confirmations, {}),
-    ("rejection_and_tool_failure", rejection_and_tool_failure, {}),
+    ("conversation_end_during_a_model_call", end_during_a_model_call, {}),
+    ("conversation_travel_with_confirmations", travel_with_confirmations, {}),
+    ("conversation_rejection_and_failures", rejection_and_failures, {}),
     (
-        "continue_as_new",
+        "conversation_continue_as_new",
         continue_as_new,
         {"agent_max_turns_per_run": 3, "agent_history_window": 4},
     ),

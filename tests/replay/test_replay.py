@@ -17,10 +17,11 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from agent_core.workflow import AgentWorkflow
+from agent_core.legacy_workflow import AgentWorkflow
+from agent_core.workflow import ConversationWorkflow
 
 with workflow.unsafe.imports_passed_through():
-    from agent_core.models import ConversationSnapshot, Prompt, WorkflowInput
+    from agent_core.models import ConversationInput, ConversationSnapshot, Prompt, WorkflowInput
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
@@ -31,13 +32,22 @@ def load(path: Path) -> WorkflowHistory:
 
 def test_histories_are_checked_in() -> None:
     names = {p.stem for p in HISTORIES}
+    # 0.1 AgentWorkflow conversations, still running somewhere until they end
     assert {"travel_with_confirmations", "rejection_and_tool_failure"} <= names
     assert sum(1 for n in names if n.startswith("continue_as_new_run")) >= 3
+    # ConversationWorkflow (0.2)
+    assert {
+        "conversation_travel_with_confirmations",
+        "conversation_rejection_and_failures",
+    } <= names
+    assert sum(1 for n in names if n.startswith("conversation_continue_as_new_run")) >= 2
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
 async def test_recorded_history_replays_deterministically(path: Path) -> None:
-    replayer = Replayer(workflows=[AgentWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(
+        workflows=[ConversationWorkflow, AgentWorkflow], data_converter=pydantic_data_converter
+    )
     await replayer.replay_workflow(load(path))
 
 
@@ -58,4 +68,26 @@ async def test_replay_fails_for_a_workflow_that_changed_its_steps() -> None:
     travel = next(p for p in HISTORIES if p.stem == "travel_with_confirmations")
     replayer = Replayer(workflows=[PlanFirstWorkflow], data_converter=pydantic_data_converter)
     with pytest.raises(workflow.NondeterminismError, match="validate_prompt"):
+        await replayer.replay_workflow(load(travel))
+
+
+@workflow.defn(name="ConversationWorkflow")
+class SilentWorkflow(ConversationWorkflow):
+    """A plausible, wrong change: leave writing the events to someone else.
+
+    What an event says is not part of history (a local activity's input is not
+    recorded), so wording may change freely; whether the workflow writes is."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    def _emit(self, *events: object, run_id: str | None = None) -> None:
+        return None
+
+
+async def test_replay_fails_for_a_conversation_that_stops_writing_events() -> None:
+    travel = next(p for p in HISTORIES if p.stem == "conversation_travel_with_confirmations")
+    replayer = Replayer(workflows=[SilentWorkflow], data_converter=pydantic_data_converter)
+    with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(travel))

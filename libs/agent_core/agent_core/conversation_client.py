@@ -3,6 +3,12 @@
 The one place that knows how a conversation maps to a workflow (id, task
 queue, search attribute, update names). The gateway, the tests and the
 benchmarks all go through it, so none of them calls an update by string.
+
+Requests are idempotent: a request id becomes the Temporal update id (and
+the workflow remembers it across continue-as-new), a conversation id the
+workflow id, so a retry after a timeout or a cut connection gets the first
+answer and never applies twice. A 0.1 ``AgentWorkflow`` takes the same
+updates and queries by name, so it is driven through the same handle.
 """
 
 from __future__ import annotations
@@ -17,11 +23,13 @@ from temporalio.common import (
     SearchAttributePair,
     TypedSearchAttributes,
     WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
 )
 from temporalio.service import RPCError, RPCStatusCode
 
 from agent_core.conversation_ids import TENANT_SEARCH_ATTRIBUTE, workflow_id
 from agent_core.models import (
+    ConversationInput,
     ConversationSnapshot,
     EndChatInput,
     EndChatResult,
@@ -30,9 +38,8 @@ from agent_core.models import (
     TaskQueues,
     ToolDecisionInput,
     ToolDecisionResult,
-    WorkflowInput,
 )
-from agent_core.workflow import AgentWorkflow
+from agent_core.workflow import ConversationWorkflow
 
 __all__ = ["TENANT_KEY", "ConversationClient", "ConversationSummary"]
 
@@ -55,58 +62,105 @@ class ConversationClient:
 
     def handle(
         self, tenant: str, conversation_id: str
-    ) -> WorkflowHandle[AgentWorkflow, ConversationSnapshot]:
+    ) -> WorkflowHandle[ConversationWorkflow, ConversationSnapshot]:
         return self._client.get_workflow_handle_for(
-            AgentWorkflow.run, workflow_id(tenant, conversation_id)
+            ConversationWorkflow.run, workflow_id(tenant, conversation_id)
         )
 
     async def start(
-        self, tenant: str, conversation_id: str, goal_id: str, first_message: str | None = None
+        self,
+        tenant: str,
+        conversation_id: str,
+        goal_id: str,
+        first_message: str | None = None,
+        request_id: str | None = None,
+        run_id: str | None = None,
     ) -> SendPromptResult | None:
-        """Start the workflow; with a first message, in one call (update-with-start)."""
+        """Start the workflow; with a first message, in one call (update-with-start).
+
+        Starting a conversation that exists (a retried create) attaches to it:
+        its first message is the same update, so it is applied once."""
         start = {
             "id": workflow_id(tenant, conversation_id),
             "task_queue": self._workflow_queue,
             "search_attributes": TypedSearchAttributes([SearchAttributePair(TENANT_KEY, tenant)]),
             "memo": {"goal_id": goal_id},
+            "id_reuse_policy": WorkflowIDReusePolicy.REJECT_DUPLICATE,
         }
-        args = WorkflowInput(
-            conversation_id=conversation_id, tenant=tenant, goal_id=goal_id, queues=self._queues
+        args = ConversationInput(
+            conversation_id=conversation_id,
+            tenant=tenant,
+            goal_id=goal_id,
+            queues=self._queues,
+            run_id=run_id,
         )
         if first_message is None:
-            await self._client.start_workflow(AgentWorkflow.run, args, **start)
+            await self._client.start_workflow(
+                ConversationWorkflow.run,
+                args,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                **start,
+            )
             return None
         operation = WithStartWorkflowOperation(
-            AgentWorkflow.run, args, id_conflict_policy=WorkflowIDConflictPolicy.FAIL, **start
+            ConversationWorkflow.run,
+            args,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            **start,
         )
+        request_id = request_id or f"first-{conversation_id}"
         return await self._client.execute_update_with_start_workflow(
-            AgentWorkflow.send_prompt,
-            SendPromptInput(text=first_message),
+            ConversationWorkflow.send_prompt,
+            SendPromptInput(text=first_message, request_id=request_id, run_id=run_id),
             start_workflow_operation=operation,
+            id=_update_id("message", request_id),
         )
 
-    async def send(self, tenant: str, conversation_id: str, text: str) -> SendPromptResult:
+    async def send(
+        self,
+        tenant: str,
+        conversation_id: str,
+        text: str,
+        request_id: str | None = None,
+        run_id: str | None = None,
+        new_run_only: bool = False,
+    ) -> SendPromptResult:
+        prompt = SendPromptInput(
+            text=text, request_id=request_id, run_id=run_id, new_run_only=new_run_only
+        )
         return await self.handle(tenant, conversation_id).execute_update(
-            AgentWorkflow.send_prompt, SendPromptInput(text=text)
+            ConversationWorkflow.send_prompt, prompt, id=_update_id("message", request_id)
         )
 
-    async def confirm(self, tenant: str, conversation_id: str, call_id: str) -> ToolDecisionResult:
+    async def confirm(
+        self, tenant: str, conversation_id: str, call_id: str, run_id: str | None = None
+    ) -> ToolDecisionResult:
+        """Approve the proposal ``call_id``; one decision per proposal (the update id)."""
         return await self.handle(tenant, conversation_id).execute_update(
-            AgentWorkflow.confirm_tool, ToolDecisionInput(call_id=call_id)
+            ConversationWorkflow.confirm_tool,
+            ToolDecisionInput(call_id=call_id, run_id=run_id),
+            id=_update_id("decision", call_id),
         )
 
     async def reject(
-        self, tenant: str, conversation_id: str, call_id: str, reason: str | None
+        self,
+        tenant: str,
+        conversation_id: str,
+        call_id: str,
+        reason: str | None,
+        run_id: str | None = None,
     ) -> ToolDecisionResult:
         return await self.handle(tenant, conversation_id).execute_update(
-            AgentWorkflow.reject_tool, ToolDecisionInput(call_id=call_id, reason=reason)
+            ConversationWorkflow.reject_tool,
+            ToolDecisionInput(call_id=call_id, reason=reason, run_id=run_id),
+            id=_update_id("decision", call_id),
         )
 
     async def end(
         self, tenant: str, conversation_id: str, reason: str | None = None
     ) -> EndChatResult:
         return await self.handle(tenant, conversation_id).execute_update(
-            AgentWorkflow.end_chat, EndChatInput(reason=reason)
+            ConversationWorkflow.end_chat, EndChatInput(reason=reason), id="end"
         )
 
     async def exists(self, tenant: str, conversation_id: str) -> bool:
@@ -120,10 +174,11 @@ class ConversationClient:
         return True
 
     async def snapshot(self, tenant: str, conversation_id: str) -> ConversationSnapshot:
-        return await self.handle(tenant, conversation_id).query(AgentWorkflow.history)
+        return await self.handle(tenant, conversation_id).query(ConversationWorkflow.history)
 
     async def list(self, tenant: str, limit: int = 100) -> AsyncIterator[ConversationSummary]:
-        query = f"{TENANT_SEARCH_ATTRIBUTE} = '{_quote(tenant)}' AND WorkflowType = 'AgentWorkflow'"
+        types = "('ConversationWorkflow', 'AgentWorkflow')"
+        query = f"{TENANT_SEARCH_ATTRIBUTE} = '{_quote(tenant)}' AND WorkflowType IN {types}"
         seen: set[str] = set()
         prefix = workflow_id(tenant, "")
         async for wf in self._client.list_workflows(query, limit=limit):
@@ -138,6 +193,11 @@ class ConversationClient:
                 running=wf.close_time is None,
                 started_at=wf.start_time,
             )
+
+
+def _update_id(kind: str, request_id: str | None) -> str | None:
+    """The Temporal update id of a request: the same for every retry of it."""
+    return f"{kind}-{request_id}" if request_id else None
 
 
 def _quote(value: str) -> str:

@@ -6,6 +6,7 @@
     ├── BadToolArgs           tool arguments that fail the tool's JSON schema
     ├── ConversationNotFound  no conversation with that id (for this tenant)
     ├── ToolFailed            a tool ran and failed; the agent is told why
+    ├── EventLogUnavailable   the event log (Redis) could not be written
     └── ModelError            the model could not be used
         ├── ModelAuthError      bad credentials: retrying will not help
         ├── ModelBadRequest     the provider refused the request as malformed
@@ -24,6 +25,7 @@ __all__ = [
     "BadToolArgs",
     "ConversationNotFound",
     "ErrorType",
+    "EventLogUnavailable",
     "ModelAuthError",
     "ModelBadRequest",
     "ModelError",
@@ -63,6 +65,11 @@ class ToolFailed(AgentError):
     """Raised by a tool for a failure the user should hear about (not retried)."""
 
 
+class EventLogUnavailable(AgentError):
+    """Raised by the event log for a write it could not make; callers retry or
+    (for text deltas and progress, which the final message repeats) go on."""
+
+
 class ModelError(AgentError):
     pass
 
@@ -89,3 +96,4 @@ class ErrorType:
     NOTHING_PENDING = "NothingPending"
     BAD_PROMPT = "BadPrompt"
     QUEUE_FULL = "QueueFull"
+    RUN_IN_PROGRESS = "RunInProgress"

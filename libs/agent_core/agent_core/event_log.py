@@ -7,14 +7,14 @@ deterministic key to its entry id. A Lua script checks the hash and appends
 in one atomic step, so a retried or duplicate publish, from any process and
 at any time, is a no-op. Both keys are capped and expire (settings).
 
-Publishing is best-effort: when Redis is unreachable the event is dropped
-with a warning and the caller goes on. Temporal holds the truth; a reader
-that finds the log gone or trimmed rebuilds its view from a snapshot.
+Publishing raises ``EventLogUnavailable`` when Redis is unreachable, so the caller (an
+activity, which Temporal retries) tries again until the event is in the log:
+nothing is dropped. Temporal holds the truth; a reader that finds the log
+gone or trimmed rebuilds its view from a snapshot.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -23,17 +23,24 @@ from typing import Self
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent_core.events import ConversationEvent
+from agent_core.errors import EventLogUnavailable
+from agent_core.models import EventRecord
 
-__all__ = ["EventLog", "LoggedEvent", "conversation_of", "stream_key"]
+__all__ = ["WAKE_CHANNEL", "EventLog", "LoggedEvent", "conversation_of", "stream_key"]
 
-log = logging.getLogger(__name__)
+# every append publishes the conversation's stream key here (agent_api.event_tail)
+WAKE_CHANNEL = "conv-events:appended"
 
-# KEYS: stream, key hash. ARGV: maxlen, ttl, then (key, payload) pairs.
+
+# KEYS: stream, key hash, wake channel. ARGV: maxlen, ttl, then (key, payload, after)
+# triples; an event whose ``after`` key is set but not in the hash is skipped.
+# Readers are woken by the stream key published on the channel.
 _APPEND = """
 local added = 0
-for i = 3, #ARGV, 2 do
-  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0 then
+for i = 3, #ARGV, 3 do
+  local after = ARGV[i + 2]
+  if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0
+     and (after == '' or redis.call('HEXISTS', KEYS[2], after) == 1) then
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'key', ARGV[i], 'event', ARGV[i + 1])
     redis.call('HSET', KEYS[2], ARGV[i], id)
     added = added + 1
@@ -42,6 +49,7 @@ end
 if added > 0 then
   redis.call('EXPIRE', KEYS[1], ARGV[2])
   redis.call('EXPIRE', KEYS[2], ARGV[2])
+  redis.call('PUBLISH', KEYS[3], KEYS[1])
 end
 return added
 """
@@ -76,11 +84,23 @@ class EventLog:
     """Redis-backed ``EventSink`` and reader. Use as an async context manager."""
 
     def __init__(
-        self, redis_url: str, maxlen: int = 10_000, ttl_seconds: int = 7 * 24 * 3600
+        self,
+        redis_url: str,
+        maxlen: int = 10_000,
+        ttl_seconds: int = 7 * 24 * 3600,
+        max_connections: int = 100,
     ) -> None:
-        self._redis = aioredis.from_url(
-            redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+        # Past ``max_connections`` a caller waits for a connection instead of failing:
+        # thousands of woken streams share one bounded pool.
+        pool = aioredis.BlockingConnectionPool.from_url(
+            redis_url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            socket_timeout=5,
+            max_connections=max_connections,
+            timeout=10,
         )
+        self._redis = aioredis.Redis(connection_pool=pool)
         self._append = self._redis.register_script(_APPEND)
         self._maxlen = maxlen
         self._ttl = ttl_seconds
@@ -99,27 +119,26 @@ class EventLog:
     async def close(self) -> None:
         await self._redis.aclose()
 
-    async def publish(self, conversation_id: str, events: Sequence[ConversationEvent]) -> None:
-        """Append the events whose keys are new; never raises for Redis trouble."""
+    async def publish(self, conversation_id: str, events: Sequence[EventRecord]) -> None:
+        """Append the events whose keys are new, in order, in one atomic step."""
         if not events:
             return
         args: list[str | int] = [self._maxlen, self._ttl]
         for event in events:
-            args += [event.key, event.to_json()]
-        keys = [stream_key(conversation_id), _keys_key(conversation_id)]
+            args += [event.key, event.data, event.after or ""]
+        keys = [stream_key(conversation_id), _keys_key(conversation_id), WAKE_CHANNEL]
         try:
             await self._append(keys=keys, args=args)
         except RedisError as exc:
-            log.warning(
-                "event log unavailable, %d event(s) not published: %s",
-                len(events),
-                type(exc).__name__,
-            )
+            raise EventLogUnavailable(f"event log unavailable ({type(exc).__name__})") from exc
 
     async def expire(self, conversation_id: str, seconds: int) -> None:
         """Shorten the log's life once the conversation has ended."""
-        for key in (stream_key(conversation_id), _keys_key(conversation_id)):
-            await self._redis.expire(key, seconds)
+        try:
+            for key in (stream_key(conversation_id), _keys_key(conversation_id)):
+                await self._redis.expire(key, seconds)
+        except RedisError as exc:
+            raise EventLogUnavailable(f"event log unavailable ({type(exc).__name__})") from exc
 
     async def ping(self) -> bool:
         try:
@@ -147,6 +166,15 @@ class EventLog:
             for _, entries in reply or []
             for entry_id, fields in entries
         ]
+
+    async def read_back(
+        self, conversation_id: str, before: str, count: int = 100
+    ) -> list[LoggedEvent]:
+        """Up to ``count`` entries at or before ``before``, newest first."""
+        entries = await self._redis.xrevrange(
+            stream_key(conversation_id), max=before, min="-", count=count
+        )
+        return [LoggedEvent(i, f.get("key", ""), f.get("event", "{}")) for i, f in entries]
 
     async def contains(self, conversation_id: str, entry_id: str) -> bool:
         """Whether ``entry_id`` is still in the stream (not trimmed, not lost)."""

@@ -1,27 +1,37 @@
 """The conversation event vocabulary, named after AG-UI where a kind matches.
 
 Events are AG-UI pydantic events (``ag_ui.core``); what AG-UI has no kind for
-is a ``CUSTOM`` event with one of the ``CustomName`` names. Every event carries
-``metadata = {"seq": int, "key": str}``: ``seq`` is the workflow-assigned,
-per-conversation sequence number the event belongs to (carried across
-continue-as-new), ``key`` is a deterministic id unique in the conversation.
-Publishing is keyed on ``key``, so a retried publish (an activity retry, the
-gateway and an activity both reporting the same accepted message) is a no-op.
+is a ``CUSTOM`` event with one of the ``CustomName`` names. The stream is a
+sequence of AG-UI runs: ``RUN_STARTED`` first, ``RUN_FINISHED`` or
+``RUN_ERROR`` last, every event inside one; a run that stops for a
+confirmation finishes with an interrupt outcome carrying the proposal.
 
-Keys have the shape ``<seq>/<part>[/<attempt>/<n>]``: text deltas of one model
-call share the turn's prefix and count up within it (``12/text/a1/0``,
-``12/text/a1/1``, ...). A retried model call publishes ``text_message_voided``
-for the earlier attempt's message id before it streams again.
+Who writes what: the workflow authors every event that records a state
+change (message accepted, status, runs, proposal and withdrawal, decision,
+tool start/result/failure, whole agent messages, the end). It numbers them
+``metadata.n`` = 1, 2, 3, ... (contiguous, carried across continue-as-new, so
+a reader can tell a gap) and keys them ``w<n>``. Activities write only what
+exists inside them while they run: text deltas (with the message's start and
+end), the void of their own earlier attempts' text, tool progress; their keys
+say where they belong (``<seq>/text/<message id>/<i>``).
+
+Every event carries ``metadata = {"seq", "key"[, "n"]}``: ``seq`` is the step
+it belongs to, ``key`` is deterministic and unique in the conversation.
+Publishing is keyed, so a retried publish is a no-op. An event may name a key
+it must come ``after``: it is appended only if that key is in the log, which
+closes a text message only if it was opened. Such conditional events carry no
+``n``: only events that are always written are numbered.
 
 This module builds events and declares the ``EventSink`` port; it does no I/O
-(the Redis implementation is ``agent_core.event_log``), so activity classes
-can depend on it without dragging I/O libraries into workflow code.
+(the Redis implementation is ``agent_core.event_log``), so workflow code and
+activities can both use it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -29,8 +39,10 @@ from typing import Any, Protocol
 from ag_ui.core import (
     BaseEvent,
     CustomEvent,
+    Interrupt,
     RunErrorEvent,
     RunFinishedEvent,
+    RunFinishedInterruptOutcome,
     RunStartedEvent,
     StateSnapshotEvent,
     TextMessageContentEvent,
@@ -42,16 +54,19 @@ from ag_ui.core import (
     ToolCallStartEvent,
 )
 
-from agent_core.models import ConversationSnapshot, ConversationStatus, ToolCall, ToolResult
+from agent_core.models import ConversationStatus, EventRecord, ToolCall, ToolResult
 
 __all__ = [
+    "APPROVAL_REASON",
     "FIRST_EVENT_KEY",
     "ConversationEvent",
     "CustomName",
     "EventSink",
     "agent_message",
+    "close_messages",
     "conversation_created",
     "decision_recorded",
+    "message_id",
     "run_error",
     "run_finished",
     "run_started",
@@ -60,29 +75,36 @@ __all__ = [
     "text_delta",
     "text_end",
     "text_start",
-    "text_voided",
     "tool_call_proposed",
+    "tool_call_withdrawn",
     "tool_failed",
     "tool_progress",
     "tool_result",
     "tool_started",
     "user_message",
+    "whole_message",
 ]
+
+APPROVAL_REASON = "tool_approval"
+# the key of the first event of every log (the workflow's RUN_STARTED): a reader
+# that finds it first knows the log is whole
+FIRST_EVENT_KEY = "w1"
 
 
 class CustomName(StrEnum):
     """Names of the CUSTOM events: kinds AG-UI does not have."""
 
+    CONVERSATION_CREATED = "conversation_created"
     USER_MESSAGE = "user_message"
     AGENT_MESSAGE = "agent_message"
     STATUS_CHANGED = "status_changed"
     TOOL_CALL_AWAITING_CONFIRMATION = "tool_call_awaiting_confirmation"
+    TOOL_CALL_WITHDRAWN = "tool_call_withdrawn"
     TOOL_CALL_DECIDED = "tool_call_decided"
     TOOL_STARTED = "tool_started"
     TOOL_PROGRESS = "tool_progress"
     TOOL_FAILED = "tool_failed"
     TEXT_MESSAGE_VOIDED = "text_message_voided"
-    CONVERSATION_CREATED = "conversation_created"
 
 
 @dataclass(frozen=True)
@@ -92,144 +114,203 @@ class ConversationEvent:
     key: str
     seq: int
     event: BaseEvent
+    n: int | None = None
+    after: str | None = None
+    own_key: bool = False
 
     @property
     def type(self) -> str:
         return str(self.event.type.value)
 
+    def numbered(self, n: int) -> ConversationEvent:
+        """The workflow's ``n``-th event, keyed by its number unless its own key
+        is already unique (text events, which others refer to with ``after``)."""
+        return dataclasses.replace(self, key=self.key if self.own_key else f"w{n}", n=n)
+
     def to_json(self) -> str:
-        """Camel-case AG-UI JSON with ``metadata.seq`` and ``metadata.key`` set."""
-        return self.event.model_copy(
-            update={"metadata": {"seq": self.seq, "key": self.key}}
-        ).model_dump_json(by_alias=True, exclude_none=True)
+        """Camel-case AG-UI JSON with ``metadata`` (seq, key and n) set."""
+        metadata: dict[str, Any] = {"seq": self.seq, "key": self.key}
+        if self.n is not None:
+            metadata["n"] = self.n
+        return self.event.model_copy(update={"metadata": metadata}).model_dump_json(
+            by_alias=True, exclude_none=True
+        )
+
+    def record(self) -> EventRecord:
+        return EventRecord(key=self.key, data=self.to_json(), after=self.after)
 
 
 class EventSink(Protocol):
-    """Where events go. ``publish`` must be idempotent per event key and must
-    not raise for an unreachable log: the event log is a fast path, Temporal
-    is the source of truth."""
+    """Where events go. ``publish`` is idempotent per event key and raises for
+    an unreachable log, so that the caller (a retried activity) tries again."""
 
-    async def publish(self, conversation_id: str, events: Sequence[ConversationEvent]) -> None: ...
-
-
-def _custom(seq: int, part: str, name: CustomName, value: dict[str, Any]) -> ConversationEvent:
-    return ConversationEvent(f"{seq}/{part}", seq, CustomEvent(name=name.value, value=value))
+    async def publish(self, conversation_id: str, events: Sequence[EventRecord]) -> None: ...
 
 
-FIRST_EVENT_KEY = "0/created"
+def _event(seq: int, part: str, event: BaseEvent, after: str | None = None) -> ConversationEvent:
+    return ConversationEvent(f"{seq}/{part}", seq, event, after=after)
 
 
-def conversation_created(conversation_id: str, goal_id: str) -> ConversationEvent:
-    """The first entry of every log: a reader that finds it knows the log is whole."""
-    value = {"conversationId": conversation_id, "goal": goal_id}
-    return ConversationEvent(
-        FIRST_EVENT_KEY, 0, CustomEvent(name=CustomName.CONVERSATION_CREATED.value, value=value)
-    )
+def _custom(seq: int, name: CustomName, value: dict[str, Any]) -> ConversationEvent:
+    return _event(seq, name.value, CustomEvent(name=name.value, value=value))
 
 
-def user_message(seq: int, text: str) -> ConversationEvent:
-    return _custom(
-        seq, "user_message", CustomName.USER_MESSAGE, {"messageId": f"user-{seq}", "text": text}
-    )
+# ---- runs -----------------------------------------------------------------------
 
 
-def status_changed(seq: int, status: ConversationStatus, part: str = "") -> ConversationEvent:
-    suffix = f"/{part}" if part else ""
-    return _custom(
-        seq, f"status/{status.value}{suffix}", CustomName.STATUS_CHANGED, {"status": status.value}
-    )
+def run_started(thread_id: str, run_id: str, seq: int) -> ConversationEvent:
+    return _event(seq, "run_started", RunStartedEvent(thread_id=thread_id, run_id=run_id))
 
 
-def run_started(conversation_id: str, seq: int) -> ConversationEvent:
-    event = RunStartedEvent(thread_id=conversation_id, run_id=f"turn-{seq}")
-    return ConversationEvent(f"{seq}/run_started", seq, event)
-
-
-def run_finished(conversation_id: str, seq: int) -> ConversationEvent:
-    event = RunFinishedEvent(thread_id=conversation_id, run_id=f"turn-{seq}")
-    return ConversationEvent(f"{seq}/run_finished", seq, event)
+def run_finished(
+    thread_id: str, run_id: str, seq: int, waiting: ToolCall | None = None, text: str = ""
+) -> ConversationEvent:
+    """The end of a run; with ``waiting``, an interrupt asking to approve that call."""
+    outcome = None
+    if waiting is not None:
+        interrupt = Interrupt(
+            id=waiting.id,
+            reason=APPROVAL_REASON,
+            message=text or f"Run {waiting.name}?",
+            tool_call_id=waiting.id,
+            metadata={"name": waiting.name, "args": waiting.args},
+        )
+        outcome = RunFinishedInterruptOutcome(interrupts=[interrupt])
+    event = RunFinishedEvent(thread_id=thread_id, run_id=run_id, outcome=outcome)
+    return _event(seq, "run_finished", event)
 
 
 def run_error(seq: int, code: str, message: str) -> ConversationEvent:
-    return ConversationEvent(f"{seq}/run_error", seq, RunErrorEvent(message=message, code=code))
+    return _event(seq, "run_error", RunErrorEvent(message=message, code=code))
 
 
-def text_start(seq: int, message_id: str) -> ConversationEvent:
-    event = TextMessageStartEvent(message_id=message_id, role="assistant")
-    return ConversationEvent(f"{seq}/text/{message_id}/start", seq, event)
+# ---- conversation state -----------------------------------------------------------
 
 
-def text_delta(seq: int, message_id: str, index: int, delta: str) -> ConversationEvent:
-    event = TextMessageContentEvent(message_id=message_id, delta=delta)
-    return ConversationEvent(f"{seq}/text/{message_id}/{index}", seq, event)
+def conversation_created(conversation_id: str, goal_id: str) -> ConversationEvent:
+    value = {"conversationId": conversation_id, "goal": goal_id}
+    return _custom(0, CustomName.CONVERSATION_CREATED, value)
 
 
-def text_end(seq: int, message_id: str) -> ConversationEvent:
+def user_message(seq: int, text: str) -> ConversationEvent:
+    value = {"messageId": f"user-{seq}", "text": text}
+    return _custom(seq, CustomName.USER_MESSAGE, value)
+
+
+def status_changed(seq: int, status: ConversationStatus) -> ConversationEvent:
+    return _custom(seq, CustomName.STATUS_CHANGED, {"status": status.value})
+
+
+# ---- model text -----------------------------------------------------------------
+
+
+def message_id(seq: int, attempt: int, repair: int) -> str:
+    """The id of the text a model call streams: one per attempt and repair."""
+    return f"msg-{seq}-{attempt}-{repair}"
+
+
+def _text_key(seq: int, mid: str, part: str) -> str:
+    return f"{seq}/text/{mid}/{part}"
+
+
+def text_start(seq: int, mid: str) -> ConversationEvent:
+    event = TextMessageStartEvent(message_id=mid, role="assistant")
+    return ConversationEvent(_text_key(seq, mid, "start"), seq, event, own_key=True)
+
+
+def text_delta(seq: int, mid: str, index: int, delta: str) -> ConversationEvent:
+    """Written only after the message's start, so no delta is left without one."""
+    event = TextMessageContentEvent(message_id=mid, delta=delta)
     return ConversationEvent(
-        f"{seq}/text/{message_id}/end", seq, TextMessageEndEvent(message_id=message_id)
-    )
-
-
-def text_voided(seq: int, message_id: str) -> ConversationEvent:
-    return _custom(
-        seq, f"void/{message_id}", CustomName.TEXT_MESSAGE_VOIDED, {"messageId": message_id}
-    )
-
-
-def agent_message(seq: int, message_id: str, text: str) -> ConversationEvent:
-    """The agent's whole message: equals the concatenated deltas of ``message_id``.
-
-    Keyed by message id, not by turn: a retried model call's final message has a
-    new id and must not be dropped as a duplicate of a voided attempt's.
-    """
-    return _custom(
+        _text_key(seq, mid, str(index)),
         seq,
-        f"agent_message/{message_id}",
-        CustomName.AGENT_MESSAGE,
-        {"messageId": message_id, "text": text},
+        event,
+        after=_text_key(seq, mid, "start"),
+        own_key=True,
     )
 
 
-def tool_call_proposed(
-    seq: int, call: ToolCall, awaiting_confirmation: bool
-) -> list[ConversationEvent]:
-    """TOOL_CALL_START/ARGS/END, plus the awaiting-confirmation card if asked."""
-    events = [
-        ConversationEvent(
-            f"{seq}/tool_call/start",
-            seq,
-            ToolCallStartEvent(tool_call_id=call.id, tool_call_name=call.name),
-        ),
-        ConversationEvent(
-            f"{seq}/tool_call/args",
-            seq,
-            ToolCallArgsEvent(tool_call_id=call.id, delta=json.dumps(call.args)),
-        ),
-        ConversationEvent(f"{seq}/tool_call/end", seq, ToolCallEndEvent(tool_call_id=call.id)),
-    ]
-    if awaiting_confirmation:
-        value = {"toolCallId": call.id, "name": call.name, "args": call.args}
-        events.append(
-            _custom(seq, "awaiting_confirmation", CustomName.TOOL_CALL_AWAITING_CONFIRMATION, value)
-        )
+def text_end(seq: int, mid: str) -> ConversationEvent:
+    """Written once, and only after the message's start."""
+    event = TextMessageEndEvent(message_id=mid)
+    return ConversationEvent(
+        _text_key(seq, mid, "end"), seq, event, after=_text_key(seq, mid, "start"), own_key=True
+    )
+
+
+def close_messages(seq: int, mids: Iterable[str]) -> list[ConversationEvent]:
+    """End and void each message that was opened: the text of a failed attempt.
+
+    Each event comes ``after`` the message's start, so nothing is written for a
+    message that never started, and keys make a second close a no-op."""
+    events: list[ConversationEvent] = []
+    for mid in mids:
+        void = CustomEvent(name=CustomName.TEXT_MESSAGE_VOIDED.value, value={"messageId": mid})
+        start = _text_key(seq, mid, "start")
+        events += [
+            text_end(seq, mid),
+            ConversationEvent(f"{seq}/void/{mid}", seq, void, after=start, own_key=True),
+        ]
     return events
 
 
+def whole_message(seq: int, mid: str, text: str) -> list[ConversationEvent]:
+    """A message that was not streamed (a fallback answer) as start, content, end."""
+    return [text_start(seq, mid), text_delta(seq, mid, 0, text), text_end(seq, mid)]
+
+
+def agent_message(seq: int, mid: str, text: str) -> ConversationEvent:
+    """The agent's whole message: equals the concatenated deltas of ``mid``."""
+    return _custom(seq, CustomName.AGENT_MESSAGE, {"messageId": mid, "text": text})
+
+
+# ---- tools ----------------------------------------------------------------------
+
+
+def tool_call_proposed(
+    seq: int, call: ToolCall, awaiting_confirmation: bool, parent: str | None = None
+) -> list[ConversationEvent]:
+    """TOOL_CALL_START/ARGS/END, plus the awaiting-confirmation card if asked."""
+    events = [
+        _event(
+            seq,
+            "tool_call_start",
+            ToolCallStartEvent(
+                tool_call_id=call.id, tool_call_name=call.name, parent_message_id=parent
+            ),
+        ),
+        _event(seq, "tool_call_args", ToolCallArgsEvent(tool_call_id=call.id, delta=_args(call))),
+        _event(seq, "tool_call_end", ToolCallEndEvent(tool_call_id=call.id)),
+    ]
+    if awaiting_confirmation:
+        value = {"toolCallId": call.id, "name": call.name, "args": call.args}
+        events.append(_custom(seq, CustomName.TOOL_CALL_AWAITING_CONFIRMATION, value))
+    return events
+
+
+def tool_call_withdrawn(seq: int, call_id: str, why: str) -> ConversationEvent:
+    return _custom(seq, CustomName.TOOL_CALL_WITHDRAWN, {"toolCallId": call_id, "reason": why})
+
+
 def decision_recorded(
-    seq: int, call_id: str, approved: bool, reason: str | None
+    seq: int, call_id: str, approved: bool, reason: str | None, automatic: bool = False
 ) -> ConversationEvent:
-    value = {"toolCallId": call_id, "approved": approved, "reason": reason}
-    return _custom(seq, "decision", CustomName.TOOL_CALL_DECIDED, value)
+    value = {"toolCallId": call_id, "approved": approved, "reason": reason, "automatic": automatic}
+    return _custom(seq, CustomName.TOOL_CALL_DECIDED, value)
 
 
 def tool_started(seq: int, call: ToolCall) -> ConversationEvent:
     value = {"toolCallId": call.id, "name": call.name, "args": call.args}
-    return _custom(seq, "tool_started", CustomName.TOOL_STARTED, value)
+    return _custom(seq, CustomName.TOOL_STARTED, value)
 
 
 def tool_progress(seq: int, call_id: str, index: int, message: str) -> ConversationEvent:
     value = {"toolCallId": call_id, "message": message}
-    return _custom(seq, f"tool_progress/{index}", CustomName.TOOL_PROGRESS, value)
+    return ConversationEvent(
+        f"{seq}/tool_progress/{index}",
+        seq,
+        CustomEvent(name=CustomName.TOOL_PROGRESS.value, value=value),
+    )
 
 
 def tool_result(seq: int, result: ToolResult) -> ConversationEvent:
@@ -239,15 +320,18 @@ def tool_result(seq: int, result: ToolResult) -> ConversationEvent:
         content=json.dumps(result.output),
         role="tool",
     )
-    return ConversationEvent(f"{seq}/tool_result", seq, event)
+    return _event(seq, "tool_result", event)
 
 
 def tool_failed(seq: int, result: ToolResult) -> ConversationEvent:
     value = {"toolCallId": result.call_id, "name": result.name, "error": result.error}
-    return _custom(seq, "tool_failed", CustomName.TOOL_FAILED, value)
+    return _custom(seq, CustomName.TOOL_FAILED, value)
 
 
-def snapshot(state: ConversationSnapshot) -> ConversationEvent:
+def snapshot(seq: int, state: dict[str, Any]) -> ConversationEvent:
     """Built by the gateway from the workflow query; never stored in the log."""
-    event = StateSnapshotEvent(snapshot=state.model_dump(mode="json"))
-    return ConversationEvent(f"{state.last_seq}/snapshot", state.last_seq, event)
+    return _event(seq, "snapshot", StateSnapshotEvent(snapshot=state))
+
+
+def _args(call: ToolCall) -> str:
+    return json.dumps(call.args)

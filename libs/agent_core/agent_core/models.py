@@ -15,15 +15,19 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "AgentConfig",
     "AgentStep",
+    "ConversationInput",
     "ConversationSnapshot",
+    "ConversationState",
     "ConversationStatus",
     "EndChatInput",
     "EndChatResult",
+    "EventRecord",
     "Message",
     "PendingDecision",
     "PlanTurnInput",
     "Prompt",
     "PromptSource",
+    "PublishEventsInput",
     "RunToolInput",
     "SendPromptInput",
     "SendPromptResult",
@@ -109,10 +113,13 @@ class AgentConfig(_Model):
     max_history_events: int = 4_000
     heartbeat_timeout_seconds: float = 10.0
     llm_timeout_seconds: float = 60.0
+    max_repairs: int = 2
 
 
 class TaskQueues(_Model):
-    """Where the workflow sends its activities (deployment settings, fixed at start)."""
+    """Where the workflow sends its activities (deployment settings, fixed at start).
+
+    An empty ``llm`` means the workflow's own queue (``ConversationWorkflow``)."""
 
     llm: str = "agent-llm"
     tools: str = "agent-tools"
@@ -177,19 +184,30 @@ class ConversationSnapshot(_Model):
 
 
 class SendPromptInput(_Model):
+    """``request_id`` (the client's idempotency key) makes a retry return the first
+    answer; ``run_id`` names the AG-UI run the message opens, and ``new_run_only``
+    refuses the message while a run is in progress instead of queueing it."""
+
     text: str
+    request_id: str | None = None
+    run_id: str | None = None
+    new_run_only: bool = False
 
 
 class SendPromptResult(_Model):
     seq: int
     queued: int
+    duplicate: bool = False
+    run_id: str | None = None
 
 
 class ToolDecisionInput(_Model):
-    """Confirm or reject the pending tool call named by ``call_id``."""
+    """Confirm or reject the pending tool call named by ``call_id``; ``run_id``
+    names the AG-UI run the decision starts."""
 
     call_id: str
     reason: str | None = None
+    run_id: str | None = None
 
 
 class ToolDecisionResult(_Model):
@@ -239,18 +257,25 @@ class ValidationResult(_Model):
 
 
 class PlanTurnInput(_Model):
+    """``allow_refusal``: the newest input is the user's, so the model may refuse it
+    as off the goal in the same call that plans (one model call per user turn)."""
+
     context: TurnContext
     call_id: str
     show_confirm: bool
+    allow_refusal: bool = False
 
 
 class AgentStep(_Model):
-    """The planner's decision. ``tool_call`` is set when ``next`` is ``confirm``."""
+    """The planner's decision. ``tool_call`` is set when ``next`` is ``confirm``;
+    ``refuse`` answers a user message that does not fit the goal.
+    ``message_id`` names the streamed text message the response was sent as."""
 
-    next: Literal["question", "confirm", "done"]
+    next: Literal["question", "confirm", "done", "refuse"]
     response: str
     tool_call: ToolCall | None = None
     error: str | None = None
+    message_id: str | None = None
 
 
 class SummarizeInput(_Model):
@@ -269,3 +294,68 @@ class RunToolInput(_Model):
     seq: int
     call: ToolCall
     max_attempts: int = 5
+
+
+# ---- the conversation workflow (one author of its events) ----------------------
+
+
+class ConversationState(_Model):
+    """All state of a ``ConversationWorkflow``, handed whole to continue-as-new.
+
+    ``events_written`` counts the events the workflow has authored: each gets the
+    next number as ``metadata.n`` (contiguous, so a reader can tell a gap).
+    ``run_id`` is the AG-UI run in progress, if any. ``answered`` maps recent
+    request ids to the seq they were given, so a retried request returns its
+    first answer across continue-as-new too (Temporal dedups only within a run).
+    """
+
+    conversation_id: str
+    tenant: str
+    goal_id: str
+    queues: TaskQueues = Field(default_factory=TaskQueues)
+    config: AgentConfig | None = None
+    transcript: list[Message] = Field(default_factory=list)
+    summary: str = ""
+    summarized_upto: int = 0
+    prompts: list[Prompt] = Field(default_factory=list)
+    pending_call: ToolCall | None = None
+    decision: PendingDecision | None = None
+    status: ConversationStatus = ConversationStatus.AWAITING_INPUT
+    ended: bool = False
+    next_seq: int = 1
+    events_written: int = 0
+    run_id: str | None = None
+    answered: dict[str, int] = Field(default_factory=dict)
+    run_number: int = 1
+
+
+class ConversationInput(_Model):
+    """Start a conversation, or carry one across continue-as-new (``state`` set).
+
+    ``run_id`` names the AG-UI run the conversation's creation opens."""
+
+    conversation_id: str
+    tenant: str
+    goal_id: str
+    queues: TaskQueues = Field(default_factory=TaskQueues)
+    state: ConversationState | None = None
+    run_id: str | None = None
+
+
+class EventRecord(_Model):
+    """One serialized event: its deterministic key and its AG-UI JSON.
+
+    ``after`` (optional) is a key that must already be in the log for this
+    event to be appended: closing a text message only if it was opened."""
+
+    key: str
+    data: str
+    after: str | None = None
+
+
+class PublishEventsInput(_Model):
+    """``final``: the batch ends the conversation, so its log may expire sooner."""
+
+    conversation_id: str
+    events: list[EventRecord]
+    final: bool = False

@@ -16,6 +16,8 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 
 from agent_core.errors import BadToolArgs, UnknownGoal, UnknownTool
+from agent_core.goals import ALL_GOALS, ALL_TOOLS
+from agent_core.specs import Goal, ToolSpec
 
 __all__ = [
     "GOALS",
@@ -30,31 +32,6 @@ __all__ = [
     "goal_tools",
     "validate_tool_args",
 ]
-
-
-@dataclass(frozen=True)
-class ToolSpec:
-    """A tool: what the model is told, how its args are checked, what runs it."""
-
-    name: str
-    description: str
-    parameters: dict[str, Any]
-    handler: str
-    side_effects: bool = False
-
-
-@dataclass(frozen=True)
-class Goal:
-    """An agent goal: its persona, the tools it may use and how a chat starts."""
-
-    id: str
-    title: str
-    description: str
-    agent_name: str
-    tools: tuple[str, ...]
-    starter_prompt: str
-    example_conversation: str
-    category: str = "general"
 
 
 class Ledger(Protocol):
@@ -81,8 +58,6 @@ class ToolHandler(Protocol):
 
 
 def _collect() -> tuple[dict[str, Goal], dict[str, ToolSpec]]:
-    from agent_core.goals import ALL_GOALS, ALL_TOOLS
-
     tools = {t.name: t for t in ALL_TOOLS}
     goals = {g.id: g for g in ALL_GOALS}
     for goal in goals.values():

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None
     workflow_task_queue: str = "agent-workflows"
-    llm_task_queue: str = "agent-llm"
+    # empty: model calls run on the workflow queue, dispatched eagerly to the worker
+    # that runs the workflow; a name sends them to their own queue and workers
+    llm_task_queue: str = ""
     tools_task_queue: str = "agent-tools"
 
     # Redis (the live event log)
@@ -54,6 +56,9 @@ class Settings(BaseSettings):
     agent_max_prompt_chars: int = Field(8_000, ge=1)
     agent_max_history_events: int = Field(4_000, ge=200)
     agent_heartbeat_timeout_seconds: float = Field(10.0, gt=0)
+
+    # Workers: activities one worker process runs at once (bounded, so heartbeats keep up)
+    worker_max_concurrent_activities: int = Field(50, ge=1, le=1000)
 
     # Metrics: the service's own Prometheus port, and the Temporal SDK's (0 = off)
     metrics_port: int = Field(0, ge=0, le=65535)

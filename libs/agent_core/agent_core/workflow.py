@@ -1,14 +1,25 @@
-"""The agent workflow: one per conversation, the source of truth for it.
+"""The conversation workflow: one per conversation, the source and the one author of it.
 
-The run loop waits for a queued prompt, a tool decision or the end; it
-validates user prompts against the goal, plans the next step, waits for the
-user to confirm a proposed tool (unless confirmation is off), runs the tool
-and feeds the result back to the agent. Inputs are updates whose validators
-refuse bad input before it enters history. All state lives in one
-``WorkflowState`` that continue-as-new carries whole.
+The run loop waits for a queued prompt, a tool decision or the end. A turn is
+one model call: it plans the next step and, for a user's message, may refuse
+it as off the goal. A proposed tool waits for the user's decision (unless
+confirmation is off), runs, and its result goes back to the model. Inputs are
+updates whose validators refuse bad input before it enters history; a
+request id makes a retried update return its first answer.
 
-Deterministic by construction: no I/O, clock or randomness here; models and
-activity classes come in through ``imports_passed_through``.
+Every event that records a state change is written here, in the order the
+workflow decided it, as AG-UI runs: a run opens with the first event after
+the agent was idle and finishes when it waits again (with an interrupt when
+it waits for a confirmation). Events go to an outbox that one background
+task drains through the ``publish_events`` local activity, retried until
+the log has them. Activities add only what exists inside them (text deltas,
+tool progress). Summaries of older turns are made in the background, off the
+turn's path. All state is one ``ConversationState`` that continue-as-new
+carries whole.
+
+Deterministic by construction: no I/O, clock or randomness outside
+Temporal's APIs; models and event builders come in through
+``imports_passed_through``.
 """
 
 from __future__ import annotations
@@ -22,12 +33,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from agent_core.activities import LLMActivities, ToolActivities
+    from agent_core import activity_names as act
+    from agent_core import events as ev
     from agent_core.errors import ErrorType
     from agent_core.models import (
         AgentConfig,
         AgentStep,
+        ConversationInput,
         ConversationSnapshot,
+        ConversationState,
         ConversationStatus,
         EndChatInput,
         EndChatResult,
@@ -36,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         PlanTurnInput,
         Prompt,
         PromptSource,
+        PublishEventsInput,
         RunToolInput,
         SendPromptInput,
         SendPromptResult,
@@ -45,31 +60,31 @@ with workflow.unsafe.imports_passed_through():
         ToolDecisionResult,
         ToolResult,
         TurnContext,
-        ValidatePromptInput,
-        ValidationResult,
-        WorkflowInput,
-        WorkflowState,
     )
 
-__all__ = ["AgentWorkflow"]
-
-# workflow.patched ids: what changed for conversations already running
-PATCH_END_STOPS_TURN = "end-stops-turn"
+__all__ = ["ConversationWorkflow"]
 
 MAX_QUEUED_PROMPTS = 20
 UPDATES_BEFORE_ROLLOVER = 1_000
+REMEMBERED_REQUESTS = 500
 LLM_ATTEMPTS = 5
-VALIDATION_WINDOW = 6  # lines before the prompt that the validator sees
 TOOL_ATTEMPTS = 5
 _PLAN_FAILED = "Something went wrong while I was thinking. Please send your message again."
 _TOOL_BROKEN = "the tool could not be run (it kept failing); it did not complete"
+_ENDED_UNANSWERED = "The conversation was ended before I could answer this message."
+_PUBLISH_RETRY = RetryPolicy(
+    initial_interval=timedelta(milliseconds=100),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(seconds=5),
+    maximum_attempts=0,  # until the log has them: nothing the workflow decided is dropped
+)
 
 
 @workflow.defn
-class AgentWorkflow:
+class ConversationWorkflow:
     @workflow.init
-    def __init__(self, input: WorkflowInput) -> None:
-        self._state = input.state or WorkflowState(
+    def __init__(self, input: ConversationInput) -> None:
+        self._state = input.state or ConversationState(
             conversation_id=input.conversation_id,
             tenant=input.tenant,
             goal_id=input.goal_id,
@@ -77,17 +92,30 @@ class AgentWorkflow:
         )
         self._turns_this_run = 0
         self._updates_this_run = 0
+        self._outbox: list[ev.ConversationEvent] = []
+        self._publishing = False
+        self._closing = False
+        self._summary: asyncio.Task[None] | None = None
+        self._run_error: tuple[str, str] | None = None
+        if input.state is None:
+            self._emit(
+                ev.conversation_created(input.conversation_id, input.goal_id), run_id=input.run_id
+            )
 
     @workflow.run
-    async def run(self, input: WorkflowInput) -> ConversationSnapshot:
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        publisher = asyncio.create_task(self._publish_loop())
         state = self._state
         if state.config is None:
-            state.config = await workflow.execute_activity_method(
-                LLMActivities.load_config,
-                task_queue=state.queues.llm,
+            state.config = await workflow.execute_activity(
+                act.LOAD_CONFIG,
+                result_type=AgentConfig,
+                task_queue=self._llm_queue,
                 start_to_close_timeout=timedelta(seconds=30),
             )
         while not state.ended:
+            if not state.prompts and state.decision is None:
+                self._finish_run()
             await workflow.wait_condition(
                 lambda: bool(state.prompts) or state.decision is not None or state.ended
             )
@@ -97,33 +125,33 @@ class AgentWorkflow:
                 await self._apply_decision(state.decision)
             else:
                 await self._converse(state.prompts.pop(0))
-            await self._refresh_summary()
+            self._start_summary()
             if self._should_roll_over():
-                await workflow.wait_condition(workflow.all_handlers_finished)
-                state.run_number += 1
-                workflow.continue_as_new(
-                    WorkflowInput(
-                        conversation_id=state.conversation_id,
-                        tenant=state.tenant,
-                        goal_id=state.goal_id,
-                        queues=state.queues,
-                        state=state,
-                    )
-                )
-        await workflow.wait_condition(workflow.all_handlers_finished)
+                await self._roll_over(publisher)
+        await self._close(publisher)
         return self.history()
 
     # ---- updates ---------------------------------------------------------------------
 
     @workflow.update
     def send_prompt(self, input: SendPromptInput) -> SendPromptResult:
-        self._count_update()
+        state = self._state
+        if input.request_id in state.answered:
+            seq = state.answered[input.request_id]
+            return SendPromptResult(seq=seq, queued=len(state.prompts), duplicate=True)
+        self._updates_this_run += 1
         seq = self._take_seq()
-        self._state.prompts.append(Prompt(seq=seq, source=PromptSource.USER, text=input.text))
-        return SendPromptResult(seq=seq, queued=len(self._state.prompts))
+        self._remember(input.request_id, seq)
+        self._emit(ev.user_message(seq, input.text), run_id=input.run_id)
+        if state.pending_call is not None and state.decision is None:
+            self._withdraw(seq, "the user sent a message instead of deciding")
+        state.prompts.append(Prompt(seq=seq, source=PromptSource.USER, text=input.text))
+        return SendPromptResult(seq=seq, queued=len(state.prompts), run_id=state.run_id)
 
     @send_prompt.validator
     def _check_prompt(self, input: SendPromptInput) -> None:
+        if input.request_id in self._state.answered:
+            return  # a retry: answered with the first result
         self._refuse_if_ended()
         if not input.text.strip():
             raise ApplicationError("the message is empty", type=ErrorType.BAD_PROMPT)
@@ -138,6 +166,11 @@ class AgentWorkflow:
         if len(self._state.prompts) >= MAX_QUEUED_PROMPTS:
             raise ApplicationError(
                 "too many messages are waiting; try again shortly", type=ErrorType.QUEUE_FULL
+            )
+        if input.new_run_only and self._state.run_id is not None:
+            raise ApplicationError(
+                "the agent is still answering; wait for its run to finish",
+                type=ErrorType.RUN_IN_PROGRESS,
             )
 
     @workflow.update
@@ -158,11 +191,12 @@ class AgentWorkflow:
 
     @workflow.update
     def end_chat(self, input: EndChatInput) -> EndChatResult:
-        if self._state.ended:
-            return EndChatResult(seq=self._state.next_seq - 1, already_ended=True)
-        self._count_update()
-        self._state.ended = True
-        self._state.status = ConversationStatus.ENDED
+        """Mark the end at once (later messages get refused); the run loop writes it."""
+        state = self._state
+        if state.ended:
+            return EndChatResult(seq=state.next_seq - 1, already_ended=True)
+        self._updates_this_run += 1
+        state.ended = True
         return EndChatResult(seq=self._take_seq())
 
     # ---- queries ---------------------------------------------------------------------
@@ -174,7 +208,7 @@ class AgentWorkflow:
             conversation_id=s.conversation_id,
             tenant=s.tenant,
             goal_id=s.goal_id,
-            status=s.status,
+            status=ConversationStatus.ENDED if s.ended else s.status,
             transcript=s.transcript,
             pending_call=s.pending_call if not s.ended else None,
             queued_prompts=[p for p in s.prompts if p.source is PromptSource.USER],
@@ -183,71 +217,80 @@ class AgentWorkflow:
             run_number=s.run_number,
         )
 
-    @workflow.query
-    def pending_tool_call(self) -> ToolCall | None:
-        return self._state.pending_call
-
-    @workflow.query
-    def status(self) -> ConversationStatus:
-        return self._state.status
-
     # ---- the turn ----------------------------------------------------------------------
 
     async def _converse(self, prompt: Prompt) -> None:
         """Run a turn, given up if the chat ends meanwhile: the model's late answer
         would go to nobody. Tool runs (``_apply_decision``) are never interrupted."""
-        if not workflow.patched(PATCH_END_STOPS_TURN):
-            await self._handle_prompt(prompt)
-            return
-        turn = asyncio.create_task(self._handle_prompt(prompt))
+        turn = asyncio.create_task(self._take_turn(prompt))
         await workflow.wait_condition(lambda: turn.done() or self._state.ended)
         if not turn.done():
             turn.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await turn
 
-    async def _handle_prompt(self, prompt: Prompt) -> None:
+    async def _take_turn(self, prompt: Prompt) -> None:
         self._turns_this_run += 1
         seq = self._take_seq()
-        if prompt.source is PromptSource.USER:
-            self._append(Message(seq=prompt.seq, role="user", text=prompt.text))
-            self._state.pending_call = None  # a new message supersedes an unconfirmed proposal
-            self._set_status(ConversationStatus.THINKING)
-            verdict = await self._validate(prompt, seq)
-            if self._turn_abandoned():
-                return
-            if not verdict.valid:
-                self._append(Message(seq=seq, role="agent", text=verdict.reason))
-                self._set_status(ConversationStatus.AWAITING_INPUT)
-                return
-        self._set_status(ConversationStatus.THINKING)
-        step = await self._plan(seq)
-        if not self._turn_abandoned():
+        from_user = prompt.source is PromptSource.USER
+        if from_user:
+            self._state.transcript.append(Message(seq=prompt.seq, role="user", text=prompt.text))
+        self._set_status(seq, ConversationStatus.THINKING)
+        try:
+            step = await self._plan(seq, allow_refusal=from_user)
+        finally:
+            if self._state.ended:  # given up: close what the model call left open
+                self._emit(*ev.close_messages(seq, self._attempt_messages(seq)))
+        if not self._state.ended:
             self._take_step(seq, step)
 
-    def _turn_abandoned(self) -> bool:
-        """The chat ended while the turn waited: its answer would go to nobody."""
-        return self._state.ended and workflow.patched(PATCH_END_STOPS_TURN)
-
     def _take_step(self, seq: int, step: AgentStep) -> None:
+        state = self._state
         proposal = step.tool_call if step.next == "confirm" else None
-        self._append(Message(seq=seq, role="agent", text=step.response, tool_call=proposal))
-        early = self._state.decision
-        if early is not None and (proposal is None or early.call_id != proposal.id):
-            self._state.decision = None  # decided on a proposal that did not come
-        if step.next == "done":
-            self._state.ended = True
-            self._state.status = ConversationStatus.ENDED
-        elif proposal is not None and not self._state.ended:
-            self._state.pending_call = proposal
-            if self._config.show_confirm:
-                self._set_status(ConversationStatus.AWAITING_CONFIRMATION)
-            else:
-                self._state.decision = PendingDecision(
-                    seq=self._take_seq(), call_id=proposal.id, approved=True
-                )
+        state.transcript.append(
+            Message(seq=seq, role="agent", text=step.response, tool_call=proposal)
+        )
+        self._announce(seq, step)
+        if step.error:
+            self._run_error = (step.error, step.response)
+        if step.next == "done" and not self._user_waiting():
+            state.ended = True
+        elif proposal is not None:
+            self._propose(seq, proposal, step.message_id)
         else:
-            self._set_status(ConversationStatus.AWAITING_INPUT)
+            self._set_status(seq, ConversationStatus.AWAITING_INPUT)
+
+    def _announce(self, seq: int, step: AgentStep) -> None:
+        """The agent's whole message; a fallback that was never streamed is sent whole.
+
+        Text that other attempts or repairs of the call left open is closed and
+        voided, and the answer's own message ended: each a no-op when the
+        activity already wrote it."""
+        mid = step.message_id or f"msg-{seq}-fallback"
+        stale = [m for m in self._attempt_messages(seq) if m != mid]
+        self._emit(*ev.close_messages(seq, stale))
+        if step.message_id is None:
+            self._emit(*ev.whole_message(seq, mid, step.response))
+        else:
+            self._emit(ev.text_end(seq, mid))
+        self._emit(ev.agent_message(seq, mid, step.response))
+
+    def _propose(self, seq: int, call: ToolCall, parent: str | None) -> None:
+        state, confirm = self._state, self._config.show_confirm
+        state.pending_call = call
+        self._emit(*ev.tool_call_proposed(seq, call, awaiting_confirmation=confirm, parent=parent))
+        if confirm:
+            self._set_status(seq, ConversationStatus.AWAITING_CONFIRMATION)
+            return
+        decision_seq = self._take_seq()
+        state.decision = PendingDecision(seq=decision_seq, call_id=call.id, approved=True)
+        self._emit(ev.decision_recorded(decision_seq, call.id, True, None, automatic=True))
+
+    def _withdraw(self, seq: int, why: str) -> None:
+        call = self._state.pending_call
+        assert call is not None
+        self._state.pending_call = None
+        self._emit(ev.tool_call_withdrawn(seq, call.id, why))
 
     async def _apply_decision(self, decision: PendingDecision) -> None:
         state = self._state
@@ -256,9 +299,12 @@ class AgentWorkflow:
         state.pending_call = None
         if call is None or call.id != decision.call_id:
             return
+        seq = decision.seq
         if decision.approved:
-            self._set_status(ConversationStatus.RUNNING_TOOL)
-            result = await self._run_tool(call, decision.seq)
+            self._set_status(seq, ConversationStatus.RUNNING_TOOL)
+            self._emit(ev.tool_started(seq, call))
+            result = await self._run_tool(call, seq)
+            self._emit(ev.tool_result(seq, result) if result.ok else ev.tool_failed(seq, result))
             source = PromptSource.TOOL_RESULT
         else:
             rejection = {"rejected": True, "reason": decision.reason}
@@ -270,50 +316,26 @@ class AgentWorkflow:
                 error="rejected by the user",
             )
             source = PromptSource.TOOL_REJECTED
-        self._append(
-            Message(
-                seq=decision.seq,
-                role="tool",
-                text=_describe(result, decision.reason),
-                tool_result=result,
-            )
-        )
+        text = _describe(result, decision.reason)
+        state.transcript.append(Message(seq=seq, role="tool", text=text, tool_result=result))
         if not state.ended:
-            state.prompts.insert(
-                0, Prompt(seq=decision.seq, source=source, text=_describe(result, decision.reason))
-            )
+            state.prompts.insert(0, Prompt(seq=seq, source=source, text=text))
 
     # ---- activities ----------------------------------------------------------------------
 
-    async def _validate(self, prompt: Prompt, seq: int) -> ValidationResult:
-        try:
-            return await workflow.execute_activity_method(
-                LLMActivities.validate_prompt,
-                ValidatePromptInput(
-                    context=self._context(seq, size=VALIDATION_WINDOW + 1), prompt=prompt
-                ),
-                **self._llm_options(),
-            )
-        except ActivityError:
-            return ValidationResult(valid=True)  # the planner still sees the prompt
-
-    async def _plan(self, seq: int) -> AgentStep:
+    async def _plan(self, seq: int, allow_refusal: bool) -> AgentStep:
         plan_input = PlanTurnInput(
             context=self._context(seq),
-            call_id=f"call-{seq}",
+            call_id=f"call-{workflow.uuid4().hex}",
             show_confirm=self._config.show_confirm,
+            allow_refusal=allow_refusal,
         )
-        # The activity announces its proposal before it returns: a client may
-        # confirm this call id while the workflow is still awaiting the result.
-        self._state.proposing_call_id = plan_input.call_id
         try:
-            return await workflow.execute_activity_method(
-                LLMActivities.plan_turn, plan_input, **self._llm_options()
+            return await workflow.execute_activity(
+                act.PLAN_STEP, plan_input, result_type=AgentStep, **self._llm_options()
             )
         except ActivityError:
             return AgentStep(next="question", response=_PLAN_FAILED, error="plan_failed")
-        finally:
-            self._state.proposing_call_id = None
 
     async def _run_tool(self, call: ToolCall, seq: int) -> ToolResult:
         state = self._state
@@ -325,9 +347,10 @@ class AgentWorkflow:
             max_attempts=TOOL_ATTEMPTS,
         )
         try:
-            return await workflow.execute_activity_method(
-                ToolActivities.run_tool,
+            return await workflow.execute_activity(
+                act.RUN_TOOL,
                 tool_input,
+                result_type=ToolResult,
                 task_queue=state.queues.tools,
                 start_to_close_timeout=timedelta(minutes=5),
                 heartbeat_timeout=timedelta(seconds=self._config.heartbeat_timeout_seconds),
@@ -338,13 +361,19 @@ class AgentWorkflow:
         except ActivityError:
             return ToolResult(call_id=call.id, name=call.name, ok=False, error=_TOOL_BROKEN)
 
-    async def _refresh_summary(self) -> None:
-        """Fold messages that left the window into the summary, a few at a time."""
+    def _start_summary(self) -> None:
+        """Fold lines that left the window into the summary, in the background:
+        the next turn does not wait for it (it sees the unsummarised lines)."""
         state, window = self._state, self._config.history_window
-        unsummarized = len(state.transcript) - window - state.summarized_upto
-        if state.ended or unsummarized < max(2, window // 2):
+        if self._summary is not None and not self._summary.done():
             return
         end = len(state.transcript) - window
+        if state.ended or end - state.summarized_upto < max(2, window // 2):
+            return
+        self._summary = asyncio.create_task(self._summarize(end))
+
+    async def _summarize(self, end: int) -> None:
+        state = self._state
         summary_input = SummarizeInput(
             conversation_id=state.conversation_id,
             goal_id=state.goal_id,
@@ -352,8 +381,8 @@ class AgentWorkflow:
             messages=state.transcript[state.summarized_upto : end],
         )
         try:
-            state.summary = await workflow.execute_activity_method(
-                LLMActivities.summarize, summary_input, **self._llm_options()
+            state.summary = await workflow.execute_activity(
+                act.SUMMARIZE, summary_input, result_type=str, **self._llm_options()
             )
             state.summarized_upto = end
         except ActivityError:
@@ -362,74 +391,127 @@ class AgentWorkflow:
     def _llm_options(self) -> dict[str, object]:
         config = self._config
         return {
-            "task_queue": self._state.queues.llm,
+            "task_queue": self._llm_queue,
             "start_to_close_timeout": timedelta(seconds=config.llm_timeout_seconds * 3 + 10),
             "heartbeat_timeout": timedelta(seconds=config.heartbeat_timeout_seconds),
             "retry_policy": RetryPolicy(
                 maximum_attempts=LLM_ATTEMPTS, maximum_interval=timedelta(seconds=20)
             ),
+            # a call given up (the end) settles before the workflow goes on, so the
+            # workflow never completes while the call's own outcome is on its way
+            "cancellation_type": workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         }
 
-    # ---- state helpers -------------------------------------------------------------------
-
     @property
-    def _config(self) -> AgentConfig:
-        assert self._state.config is not None
-        return self._state.config
+    def _llm_queue(self) -> str:
+        """LLM activities run on the workflow's own queue unless a queue is named:
+        there the worker that runs the workflow takes them at once (eager dispatch)."""
+        return self._state.queues.llm or workflow.info().task_queue
 
-    def _context(self, seq: int, size: int | None = None) -> TurnContext:
-        """The turn's view: the last ``size`` lines (default: the configured window)."""
-        s = self._state
-        window = s.transcript[-(size or self._config.history_window) :]
-        return TurnContext(
-            conversation_id=s.conversation_id,
-            goal_id=s.goal_id,
-            summary=s.summary,
-            window=window,
-            seq=seq,
-            max_attempts=LLM_ATTEMPTS,
-        )
+    # ---- events ----------------------------------------------------------------------
 
-    def _take_seq(self) -> int:
-        seq = self._state.next_seq
-        self._state.next_seq += 1
-        return seq
-
-    def _count_update(self) -> None:
-        self._updates_this_run += 1
-
-    def _append(self, message: Message) -> None:
-        self._state.transcript.append(message)
-
-    def _set_status(self, status: ConversationStatus) -> None:
-        if not self._state.ended:
-            self._state.status = status
-
-    def _refuse_if_ended(self) -> None:
-        if self._state.ended:
-            raise ApplicationError("the conversation has ended", type=ErrorType.CHAT_ENDED)
-
-    def _check_decision(self, input: ToolDecisionInput) -> None:
-        self._refuse_if_ended()
+    def _emit(self, *events: ev.ConversationEvent, run_id: str | None = None) -> None:
+        """Queue events for the log, inside a run (opening one, named ``run_id``
+        if given, when none is open). Unconditional events are numbered."""
         state = self._state
-        waiting = state.pending_call.id if state.pending_call else state.proposing_call_id
-        if waiting is None or state.decision is not None:
-            raise ApplicationError(
-                "no tool call is waiting for confirmation", type=ErrorType.NOTHING_PENDING
-            )
-        if waiting != input.call_id:
-            raise ApplicationError(
-                f"tool call {input.call_id!r} is not the one waiting",
-                type=ErrorType.NOTHING_PENDING,
-            )
+        if state.run_id is None:
+            state.run_id = run_id or f"run-{state.events_written + 1}"
+            self._number(ev.run_started(state.conversation_id, state.run_id, state.next_seq - 1))
+        for event in events:
+            if event.after is None:
+                self._number(event)
+            else:
+                self._outbox.append(event)
 
-    def _decide(self, input: ToolDecisionInput, approved: bool) -> ToolDecisionResult:
-        self._count_update()
-        seq = self._take_seq()
-        self._state.decision = PendingDecision(
-            seq=seq, call_id=input.call_id, approved=approved, reason=input.reason
+    def _number(self, event: ev.ConversationEvent) -> None:
+        self._state.events_written += 1
+        self._outbox.append(event.numbered(self._state.events_written))
+
+    def _finish_run(self) -> None:
+        """The agent waits: close the run, with an interrupt if it waits for a decision."""
+        state = self._state
+        if state.run_id is None:
+            return
+        seq = state.next_seq - 1
+        if self._run_error is not None:
+            code, message = self._run_error
+            last = ev.run_error(seq, code, message)
+        else:
+            waiting = state.pending_call if state.decision is None else None
+            text = state.transcript[-1].text if waiting is not None else ""
+            last = ev.run_finished(state.conversation_id, state.run_id, seq, waiting, text)
+        self._run_error = None
+        self._number(last)
+        state.run_id = None
+
+    async def _publish_loop(self) -> None:
+        state = self._state
+        while True:
+            await workflow.wait_condition(lambda: bool(self._outbox))
+            batch, self._outbox = self._outbox, []
+            self._publishing = True
+            try:
+                await workflow.execute_local_activity(
+                    act.PUBLISH_EVENTS,
+                    PublishEventsInput(
+                        conversation_id=state.conversation_id,
+                        events=[e.record() for e in batch],
+                        final=self._closing,
+                    ),
+                    start_to_close_timeout=timedelta(seconds=10),
+                    retry_policy=_PUBLISH_RETRY,
+                )
+            finally:
+                self._publishing = False
+
+    async def _drained(self, publisher: asyncio.Task[None]) -> None:
+        await workflow.wait_condition(lambda: not self._outbox and not self._publishing)
+        publisher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await publisher
+
+    # ---- ending and rolling over -------------------------------------------------------
+
+    async def _close(self, publisher: asyncio.Task[None]) -> None:
+        """The end: answer what is still queued, write the end, let handlers finish."""
+        state = self._state
+        if self._summary is not None:  # nobody will read it; let the cancel settle
+            self._summary.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._summary
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        seq = state.next_seq - 1
+        if state.pending_call is not None:
+            self._withdraw(seq, "the conversation ended")
+        for prompt in [p for p in state.prompts if p.source is PromptSource.USER]:
+            state.transcript.append(Message(seq=prompt.seq, role="user", text=prompt.text))
+            state.transcript.append(Message(seq=prompt.seq, role="agent", text=_ENDED_UNANSWERED))
+            mid = f"msg-{prompt.seq}-unanswered"
+            self._emit(*ev.whole_message(prompt.seq, mid, _ENDED_UNANSWERED))
+            self._emit(ev.agent_message(prompt.seq, mid, _ENDED_UNANSWERED))
+        state.prompts.clear()
+        state.status = ConversationStatus.ENDED
+        self._emit(ev.status_changed(seq, ConversationStatus.ENDED))
+        self._finish_run()
+        self._closing = True
+        await self._drained(publisher)
+
+    async def _roll_over(self, publisher: asyncio.Task[None]) -> None:
+        if self._summary is not None:
+            await self._summary
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        await self._drained(publisher)
+        state = self._state
+        state.run_number += 1
+        workflow.continue_as_new(
+            ConversationInput(
+                conversation_id=state.conversation_id,
+                tenant=state.tenant,
+                goal_id=state.goal_id,
+                queues=state.queues,
+                state=state,
+            )
         )
-        return ToolDecisionResult(seq=seq, call_id=input.call_id, approved=approved)
 
     def _should_roll_over(self) -> bool:
         if self._state.ended:
@@ -441,6 +523,84 @@ class AgentWorkflow:
             or info.get_current_history_length() >= self._config.max_history_events
             or self._updates_this_run >= UPDATES_BEFORE_ROLLOVER
         )
+
+    # ---- state helpers -------------------------------------------------------------------
+
+    @property
+    def _config(self) -> AgentConfig:
+        assert self._state.config is not None
+        return self._state.config
+
+    def _context(self, seq: int) -> TurnContext:
+        """The turn's view: the summary plus every line it does not cover yet, at
+        least the configured window and at most twice it."""
+        s, window = self._state, self._config.history_window
+        count = len(s.transcript)
+        start = max(min(s.summarized_upto, count - window), count - 2 * window, 0)
+        return TurnContext(
+            conversation_id=s.conversation_id,
+            goal_id=s.goal_id,
+            summary=s.summary,
+            window=s.transcript[start:],
+            seq=seq,
+            max_attempts=LLM_ATTEMPTS,
+        )
+
+    def _attempt_messages(self, seq: int) -> list[str]:
+        """Every text message a model call of this turn may have opened."""
+        repairs = range(self._config.max_repairs + 1)
+        return [ev.message_id(seq, a, r) for a in range(1, LLM_ATTEMPTS + 1) for r in repairs]
+
+    def _user_waiting(self) -> bool:
+        return any(p.source is PromptSource.USER for p in self._state.prompts)
+
+    def _take_seq(self) -> int:
+        seq = self._state.next_seq
+        self._state.next_seq += 1
+        return seq
+
+    def _remember(self, request_id: str | None, seq: int) -> None:
+        answered = self._state.answered
+        if request_id is None:
+            return
+        answered[request_id] = seq
+        while len(answered) > REMEMBERED_REQUESTS:
+            del answered[next(iter(answered))]
+
+    def _set_status(self, seq: int, status: ConversationStatus) -> None:
+        state = self._state
+        if state.ended or state.status == status:
+            return
+        state.status = status
+        self._emit(ev.status_changed(seq, status))
+
+    def _refuse_if_ended(self) -> None:
+        if self._state.ended:
+            raise ApplicationError("the conversation has ended", type=ErrorType.CHAT_ENDED)
+
+    def _check_decision(self, input: ToolDecisionInput) -> None:
+        self._refuse_if_ended()
+        state = self._state
+        if state.pending_call is None or state.decision is not None:
+            raise ApplicationError(
+                "no tool call is waiting for confirmation", type=ErrorType.NOTHING_PENDING
+            )
+        if state.pending_call.id != input.call_id:
+            raise ApplicationError(
+                f"tool call {input.call_id!r} is not the one waiting",
+                type=ErrorType.NOTHING_PENDING,
+            )
+
+    def _decide(self, input: ToolDecisionInput, approved: bool) -> ToolDecisionResult:
+        self._updates_this_run += 1
+        seq = self._take_seq()
+        self._state.decision = PendingDecision(
+            seq=seq, call_id=input.call_id, approved=approved, reason=input.reason
+        )
+        self._emit(
+            ev.decision_recorded(seq, input.call_id, approved, input.reason), run_id=input.run_id
+        )
+        return ToolDecisionResult(seq=seq, call_id=input.call_id, approved=approved)
 
 
 def _describe(result: ToolResult, reason: str | None) -> str:

@@ -2,10 +2,11 @@
 
 It lets the whole product run offline (demos, benchmarks, the local stack)
 and lets tests script only the turns they care about. It reads only what a
-real model would: the messages and the offered tools. Validation passes
-unless the user says "off-topic"; the planner proposes the goal's tools in
-order until each has an ``ok: true`` result, asks the user after a failure
-or rejection, then calls ``done``; summaries digest the user messages.
+real model would: the messages and the offered tools. When ``refuse`` is
+offered and the user's latest message says "off-topic", the planner refuses
+it; otherwise it proposes the goal's tools in order until each has an
+``ok: true`` result, asks the user after a failure or rejection, then calls
+``done``; summaries digest the user messages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import json
 import re
 from typing import Any
 
-from fake_llm.inbound import DONE_TOOL, VALIDATION_TOOL, ChatRequest, message_text
+from fake_llm.inbound import DONE_TOOL, REFUSE_TOOL, VALIDATION_TOOL, ChatRequest, message_text
 from fake_llm.replies import Kind, Reply
 from fake_llm.schema_args import arguments_from_schema
 
@@ -36,18 +37,21 @@ def auto_reply(chat: ChatRequest, kind: Kind) -> Reply:
 
 def validate_reply(messages: list[dict[str, Any]]) -> Reply:
     """``report_validation``: valid unless the last user message is off-topic."""
-    last_user: dict[str, Any] = next((m for m in reversed(messages) if m.get("role") == "user"), {})
-    if _OFF_TOPIC.search(message_text(last_user)):
+    if _OFF_TOPIC.search(message_text(_last_user(messages))):
         return Reply.call(VALIDATION_TOOL, valid=False, reason=OFF_TOPIC_REASON)
     return Reply.call(VALIDATION_TOOL, valid=True, reason="The request fits the goal.")
 
 
 def plan_reply(messages: list[dict[str, Any]], functions: list[dict[str, Any]]) -> Reply:
-    """Propose the next goal tool, ask after a failure, or finish with ``done``."""
+    """Refuse an off-topic message, propose the next goal tool, ask after a
+    failure, or finish with ``done``."""
+    names = [f["name"] for f in functions]
+    if REFUSE_TOOL in names and _OFF_TOPIC.search(message_text(_last_user(messages))):
+        return Reply.call(REFUSE_TOOL, reason=OFF_TOPIC_REASON)
     failure = _last_failure(messages)
     if failure is not None:
         return Reply.say(f"That didn't work ({failure}). How would you like to proceed?")
-    goal = [f for f in functions if f["name"] not in (DONE_TOOL, VALIDATION_TOOL)]
+    goal = [f for f in functions if f["name"] not in (DONE_TOOL, VALIDATION_TOOL, REFUSE_TOOL)]
     succeeded = _succeeded_tools(messages)
     pending = next((f for f in goal if f["name"] not in succeeded), None)
     if pending is None:
@@ -62,6 +66,10 @@ def summarize_reply(messages: list[dict[str, Any]]) -> Reply:
     if len(digest) > _SUMMARY_LIMIT:
         digest = digest[: _SUMMARY_LIMIT - 3].rstrip() + "..."
     return Reply.say(f"Summary: {digest or '(nothing said yet)'}")
+
+
+def _last_user(messages: list[dict[str, Any]]) -> dict[str, Any]:
+    return next((m for m in reversed(messages) if m.get("role") == "user"), {})
 
 
 def _propose(function: dict[str, Any]) -> Reply:

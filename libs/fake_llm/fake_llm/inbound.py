@@ -1,8 +1,9 @@
 """The incoming chat-completions request: parsed, classified, recorded.
 
-The agent makes three kinds of model call and marks each by the tools it
-offers (``report_validation`` for validation, ``done`` for planning, none for
-summaries). Classifying by tools, not by prompt wording, keeps the fake
+The agent makes two kinds of model call and marks each by the tools it
+offers (``done`` for planning, none for summaries; the 0.1 agent also made
+validation calls, offering ``report_validation``). A planning call that also
+offers ``refuse`` may refuse the user's message as off the goal. Classifying by tools, not by prompt wording, keeps the fake
 independent of prompt changes. The record keeps what tests assert on and
 never the API key itself.
 """
@@ -17,6 +18,7 @@ from fake_llm.replies import Kind
 
 __all__ = [
     "DONE_TOOL",
+    "REFUSE_TOOL",
     "VALIDATION_TOOL",
     "ChatRequest",
     "RecordedRequest",
@@ -26,6 +28,7 @@ __all__ = [
 
 VALIDATION_TOOL = "report_validation"
 DONE_TOOL = "done"
+REFUSE_TOOL = "refuse"
 
 
 class ChatRequest(BaseModel):

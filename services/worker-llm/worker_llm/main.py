@@ -1,25 +1,35 @@
-"""worker-llm: hosts the agent workflow and the LLM activities.
+"""worker-llm: hosts the conversation workflow, its event writer and the LLM activities.
 
-Two workers in one process: the workflow on ``WORKFLOW_TASK_QUEUE`` and the
-model calls on ``LLM_TASK_QUEUE``, so each scales and is observed apart.
+The workflow worker on ``WORKFLOW_TASK_QUEUE`` also runs the LLM activities,
+so a workflow's model calls are dispatched to it eagerly, with no task-queue
+hop; ``WORKER_MAX_CONCURRENT_ACTIVITIES`` bounds how many run at once in the
+one event loop. With ``LLM_TASK_QUEUE`` set, new conversations send their
+model calls there instead, and a second worker polls it, so LLM calls and
+workflows can scale apart. The 0.1 ``AgentWorkflow`` is hosted too, with a
+worker on the 0.1 LLM queue, until its conversations end.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from agent_core.activities import LLMActivities
-from agent_core.events import EventSink
-from agent_core.models import AgentConfig
+from agent_core.event_log import EventLog
+from agent_core.legacy_workflow import AgentWorkflow
+from agent_core.models import AgentConfig, TaskQueues
 from agent_core.settings import Settings
 from agent_core.worker_host import run_service
-from agent_core.workflow import AgentWorkflow
+from agent_core.workflow import ConversationWorkflow
 from worker_llm.chat_model import LitellmChatModel
+from worker_llm.legacy import LegacyLLMActivities
+from worker_llm.publisher import EventPublisher
 
 __all__ = ["agent_config", "build_workers", "main"]
+
+LEGACY_LLM_QUEUE = TaskQueues().llm  # where 0.1 conversations send their model calls
 
 
 def agent_config(settings: Settings) -> AgentConfig:
@@ -31,26 +41,37 @@ def agent_config(settings: Settings) -> AgentConfig:
         llm_timeout_seconds=settings.llm_timeout_seconds,
         max_history_events=settings.agent_max_history_events,
         heartbeat_timeout_seconds=settings.agent_heartbeat_timeout_seconds,
+        max_repairs=settings.llm_max_repairs,
     )
 
 
-def build_workers(client: Client, sink: EventSink, settings: Settings) -> Sequence[Worker]:
-    activities = LLMActivities(
-        LitellmChatModel(settings), sink, agent_config(settings), settings.llm_max_repairs
-    )
-    return [
-        Worker(client, task_queue=settings.workflow_task_queue, workflows=[AgentWorkflow]),
+def build_workers(client: Client, log: EventLog, settings: Settings) -> Sequence[Worker]:
+    llm = LegacyLLMActivities(LitellmChatModel(settings), log, agent_config(settings))
+    activities: list[Callable[..., Any]] = [
+        llm.load_config,
+        llm.plan_step,
+        llm.summarize,
+        llm.validate_prompt,
+        llm.plan_turn,
+    ]
+    limit = settings.worker_max_concurrent_activities
+    workers = [
         Worker(
             client,
-            task_queue=settings.llm_task_queue,
+            task_queue=settings.workflow_task_queue,
+            workflows=[ConversationWorkflow, AgentWorkflow],
             activities=[
-                activities.load_config,
-                activities.validate_prompt,
-                activities.plan_turn,
-                activities.summarize,
+                *activities,
+                EventPublisher(log, settings.events_ended_retention_seconds).publish_events,
             ],
-        ),
+            max_concurrent_activities=limit,
+        )
     ]
+    for queue in {settings.llm_task_queue, LEGACY_LLM_QUEUE} - {"", settings.workflow_task_queue}:
+        workers.append(
+            Worker(client, task_queue=queue, activities=activities, max_concurrent_activities=limit)
+        )
+    return workers
 
 
 def main() -> None:

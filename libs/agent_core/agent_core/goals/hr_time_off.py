@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent_core.registry import Goal, ToolSpec
+from agent_core.specs import Goal, ToolSpec
 
 _EMPLOYEE_ID = {
     "type": "string",

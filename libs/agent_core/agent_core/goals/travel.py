@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent_core.registry import Goal, ToolSpec
+from agent_core.specs import Goal, ToolSpec
 
 TOOLS = (
     ToolSpec(

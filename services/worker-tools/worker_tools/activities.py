@@ -5,7 +5,8 @@ Every outcome the agent should hear about comes back as a ``ToolResult``
 ``ToolFailed``), so the workflow never mistakes a failure for success.
 Unexpected exceptions propagate and Temporal retries them; side-effecting
 tools see the same idempotency key on every attempt, so a retry does not
-repeat the side effect.
+repeat the side effect. The workflow writes the tool's start and outcome;
+this activity writes only its progress lines, as they happen.
 """
 
 from __future__ import annotations
@@ -16,12 +17,13 @@ from collections.abc import Mapping
 
 from temporalio import activity
 
+from agent_core import activity_names as act
 from agent_core import events as ev
-from agent_core.activities.heartbeat import heartbeating
-from agent_core.errors import BadToolArgs, ToolFailed, UnknownTool
+from agent_core.errors import BadToolArgs, EventLogUnavailable, ToolFailed, UnknownTool
 from agent_core.events import EventSink
+from agent_core.heartbeat import heartbeating
 from agent_core.metrics import TOOL_FAILURES, TOOL_LATENCY
-from agent_core.models import ConversationStatus, RunToolInput, ToolResult
+from agent_core.models import RunToolInput, ToolResult
 from agent_core.registry import Ledger, ToolContext, ToolHandler, validate_tool_args
 
 __all__ = ["ToolActivities", "idempotency_key"]
@@ -44,23 +46,13 @@ class ToolActivities:
         self._ledger = ledger
         self._sink = sink
 
-    @activity.defn
+    @activity.defn(name=act.RUN_TOOL)
     async def run_tool(self, input: RunToolInput) -> ToolResult:
-        call, seq = input.call, input.seq
-        await self._publish(
-            input,
-            ev.decision_recorded(seq, call.id, approved=True, reason=None),
-            ev.status_changed(seq, ConversationStatus.RUNNING_TOOL),
-            ev.tool_started(seq, call),
-        )
         started = time.monotonic()
         result = await self._run(input)
-        TOOL_LATENCY.labels(call.name).observe(time.monotonic() - started)
-        if result.ok:
-            await self._publish(input, ev.tool_result(seq, result))
-        else:
-            TOOL_FAILURES.labels(call.name).inc()
-            await self._publish(input, ev.tool_failed(seq, result))
+        TOOL_LATENCY.labels(input.call.name).observe(time.monotonic() - started)
+        if not result.ok:
+            TOOL_FAILURES.labels(input.call.name).inc()
         return result
 
     async def _run(self, input: RunToolInput) -> ToolResult:
@@ -88,16 +80,16 @@ class ToolActivities:
         progress_index = 0
 
         async def report_progress(message: str) -> None:
+            """Best effort: progress is a live view, the result is what counts."""
             nonlocal progress_index
-            await self._publish(
-                input, ev.tool_progress(input.seq, input.call.id, progress_index, message)
-            )
+            event = ev.tool_progress(input.seq, input.call.id, progress_index, message)
             progress_index += 1
+            try:
+                await self._sink.publish(input.conversation_id, [event.record()])
+            except EventLogUnavailable:
+                log.warning("event log unavailable; a progress line of %s skipped", input.call.name)
 
         key = idempotency_key(input.workflow_id, input.call.id)
         return ToolContext(
             idempotency_key=key, ledger=self._ledger, report_progress=report_progress
         )
-
-    async def _publish(self, input: RunToolInput, *events: ev.ConversationEvent) -> None:
-        await self._sink.publish(input.conversation_id, events)

@@ -15,16 +15,15 @@ from agent_core.registry import Goal, ToolSpec, get_goal, goal_tools
 
 __all__ = [
     "DONE_TOOL",
-    "VALIDATION_TOOL",
+    "REFUSE_TOOL",
     "plan_messages",
     "plan_tools",
     "render_window",
     "summary_messages",
-    "validation_messages",
 ]
 
 DONE_TOOL = "done"
-VALIDATION_TOOL = "report_validation"
+REFUSE_TOOL = "refuse"
 
 _DONE_SPEC: dict[str, Any] = {
     "type": "function",
@@ -39,21 +38,21 @@ _DONE_SPEC: dict[str, Any] = {
     },
 }
 
-_VALIDATION_SPEC: dict[str, Any] = {
+_REFUSE_SPEC: dict[str, Any] = {
     "type": "function",
     "function": {
-        "name": VALIDATION_TOOL,
-        "description": "Report whether the user's latest message fits the agent's goal.",
+        "name": REFUSE_TOOL,
+        "description": "Call instead of answering when the user's latest message asks for "
+        "something unrelated to your goal.",
         "parameters": {
             "type": "object",
             "properties": {
-                "valid": {"type": "boolean"},
                 "reason": {
                     "type": "string",
-                    "description": "If not valid: what the user can ask instead.",
+                    "description": "A short, friendly reason that says what you can help with.",
                 },
             },
-            "required": ["valid", "reason"],
+            "required": ["reason"],
         },
     },
 }
@@ -70,13 +69,11 @@ def _tool_spec(tool: ToolSpec) -> dict[str, Any]:
     }
 
 
-def plan_tools(goal_id: str) -> list[dict[str, Any]]:
-    """The goal's tools in OpenAI format, plus the built-in ``done``."""
-    return [*(_tool_spec(t) for t in goal_tools(goal_id)), _DONE_SPEC]
-
-
-def validation_tools() -> list[dict[str, Any]]:
-    return [_VALIDATION_SPEC]
+def plan_tools(goal_id: str, allow_refusal: bool = False) -> list[dict[str, Any]]:
+    """The goal's tools in OpenAI format, the built-in ``done`` and, when the
+    newest input is the user's, ``refuse``: one call both judges and plans."""
+    refuse = [_REFUSE_SPEC] if allow_refusal else []
+    return [*(_tool_spec(t) for t in goal_tools(goal_id)), _DONE_SPEC, *refuse]
 
 
 def _goal_brief(goal: Goal) -> str:
@@ -91,10 +88,17 @@ def _summary_note(summary: str) -> list[dict[str, Any]]:
     )
 
 
-def plan_messages(context: TurnContext) -> list[dict[str, Any]]:
+def plan_messages(context: TurnContext, allow_refusal: bool = False) -> list[dict[str, Any]]:
     goal = get_goal(context.goal_id)
+    judge = (
+        "First judge the user's latest message: answers to your questions, confirmations, "
+        "greetings, corrections and anything about the goal belong here; if it asks for "
+        f"something unrelated to the goal, call `{REFUSE_TOOL}` instead of answering.\n\n"
+        if allow_refusal
+        else ""
+    )
     system = (
-        f"{_goal_brief(goal)}\n\n"
+        f"{_goal_brief(goal)}\n\n{judge}"
         "Work towards the goal one step at a time. Ask the user for anything a tool needs that "
         "you do not know yet; never invent argument values. When you have every argument a tool "
         "needs, say in one or two sentences what you will do and call the tool: the user is asked "
@@ -107,24 +111,6 @@ def plan_messages(context: TurnContext) -> list[dict[str, Any]]:
         *_summary_note(context.summary),
         *render_window(context.window),
     ]
-
-
-def validation_messages(context: TurnContext, prompt: str) -> list[dict[str, Any]]:
-    goal = get_goal(context.goal_id)
-    system = (
-        f"{_goal_brief(goal)}\n\nDecide whether the user's latest message belongs in this "
-        "conversation: answers to your questions, confirmations, greetings, corrections and "
-        "anything about the goal are valid. Requests for something unrelated to the goal are "
-        f"not. Call `{VALIDATION_TOOL}`; when not valid, give a short, friendly reason that "
-        "tells the user what you can help with."
-    )
-    earlier = (
-        context.window[:-1]
-        if context.window and context.window[-1].text == prompt
-        else context.window
-    )
-    recent = render_window(earlier)
-    return [{"role": "system", "content": system}, *recent, {"role": "user", "content": prompt}]
 
 
 def summary_messages(previous_summary: str, messages: list[Message]) -> list[dict[str, Any]]:

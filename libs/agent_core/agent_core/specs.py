@@ -1,0 +1,37 @@
+"""What a goal and a tool are: the declarations goal modules write.
+
+Kept apart from the registry so goal modules import only these types and the
+registry imports the goals, with no cycle between them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Goal", "ToolSpec"]
+
+
+@dataclass(frozen=True)
+class ToolSpec:
+    """A tool: what the model is told, how its args are checked, what runs it."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    handler: str
+    side_effects: bool = False
+
+
+@dataclass(frozen=True)
+class Goal:
+    """An agent goal: its persona, the tools it may use and how a chat starts."""
+
+    id: str
+    title: str
+    description: str
+    agent_name: str
+    tools: tuple[str, ...]
+    starter_prompt: str
+    example_conversation: str
+    category: str = "general"

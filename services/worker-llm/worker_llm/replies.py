@@ -1,0 +1,62 @@
+"""Reading a model reply as the agent's next step.
+
+A reply is a question (text only), a proposal (a goal tool with arguments),
+``done``, or a refusal of the user's message. What cannot be used raises
+``Malformed`` so the model gets to repair it; arguments that do not fit the
+tool's schema become a question for what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+
+from agent_core.chat_model import ModelReply
+from agent_core.errors import BadToolArgs
+from agent_core.models import AgentStep, ToolCall
+from agent_core.registry import get_goal, validate_tool_args
+from worker_llm.prompts import DONE_TOOL, REFUSE_TOOL
+
+__all__ = ["Malformed", "read_step"]
+
+
+class Malformed(Exception):
+    """The model's reply could not be read as a step; the model gets to repair it."""
+
+
+def read_step(reply: ModelReply, goal_id: str, call_id: str, allow_refusal: bool) -> AgentStep:
+    """Turn a model reply into a step; raise ``Malformed`` for what cannot be used."""
+    text = reply.text.strip()
+    if not reply.tool_calls:
+        if not text:
+            raise Malformed("it was empty")
+        return AgentStep(next="question", response=reply.text)
+    call = reply.tool_calls[0]
+    try:
+        args = json.loads(call.arguments or "{}")
+    except ValueError:
+        raise Malformed(f"the arguments of {call.name} were not valid JSON") from None
+    if not isinstance(args, dict):
+        raise Malformed(f"the arguments of {call.name} were not a JSON object")
+    if call.name == DONE_TOOL:
+        return AgentStep(
+            next="done", response=reply.text or str(args.get("summary") or "All done.")
+        )
+    if call.name == REFUSE_TOOL and allow_refusal:
+        reason = str(args.get("reason") or "").strip() or "I can't help with that here."
+        response = reason if not text else text if reason in text else f"{reply.text}\n\n{reason}"
+        return AgentStep(next="refuse", response=response)
+    if call.name not in get_goal(goal_id).tools:
+        raise Malformed(f"there is no tool named {call.name!r}")
+    return _propose(reply.text, ToolCall(id=call_id, name=call.name, args=args))
+
+
+def _propose(text: str, call: ToolCall) -> AgentStep:
+    """A proposal, or a question for the arguments the model could not fill in."""
+    try:
+        validate_tool_args(call.name, call.args)
+    except BadToolArgs as exc:
+        ask = f"To use {call.name} I still need: " + "; ".join(exc.problems) + "."
+        return AgentStep(next="question", response=f"{text}\n\n{ask}" if text else ask)
+    return AgentStep(
+        next="confirm", response=text or f"I'd like to run {call.name}.", tool_call=call
+    )

@@ -1,0 +1,94 @@
+"""Stream one agent message to the event log: start, coalesced deltas, end.
+
+Deltas are a fast path: the workflow's ``agent_message`` repeats the whole
+text, so a write the log refuses is skipped (with one warning) rather than
+failing the model call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from agent_core import events as ev
+from agent_core.errors import EventLogUnavailable
+from agent_core.events import ConversationEvent, EventSink
+
+__all__ = ["TextStream", "publish_quietly"]
+
+log = logging.getLogger(__name__)
+
+
+async def publish_quietly(
+    sink: EventSink, conversation_id: str, events: list[ConversationEvent]
+) -> bool:
+    """Write events the workflow's own events make up for; False when the log refused."""
+    try:
+        await sink.publish(conversation_id, [e.record() for e in events])
+    except EventLogUnavailable:
+        return False
+    return True
+
+
+class TextStream:
+    """Publishes one agent message as start, coalesced deltas and end.
+
+    Deltas are flushed when ``min_chars`` are buffered or ``max_delay``
+    seconds have passed, bounding the event rate for very chatty models.
+    """
+
+    def __init__(
+        self,
+        sink: EventSink,
+        conversation_id: str,
+        seq: int,
+        message_id: str,
+        min_chars: int = 24,
+        max_delay: float = 0.05,
+    ) -> None:
+        self._sink, self._conversation_id, self._seq = sink, conversation_id, seq
+        self.message_id = message_id
+        self._min_chars, self._max_delay = min_chars, max_delay
+        self._buffer = ""
+        self._index = 0
+        self._last_flush = time.monotonic()
+        self._warned = False
+        self.text = ""
+
+    async def start(self) -> None:
+        await self._publish(ev.text_start(self._seq, self.message_id))
+
+    async def add(self, delta: str) -> None:
+        self._buffer += delta
+        self.text += delta
+        if (
+            len(self._buffer) >= self._min_chars
+            or time.monotonic() - self._last_flush >= self._max_delay
+        ):
+            await self.flush()
+
+    async def flush(self) -> None:
+        if self._buffer:
+            event = ev.text_delta(self._seq, self.message_id, self._index, self._buffer)
+            self._index += 1
+            self._buffer = ""
+            self._last_flush = time.monotonic()
+            await self._publish(event)
+
+    async def finish(self, final_text: str) -> None:
+        """Stream whatever ``final_text`` adds to what was streamed, then end."""
+        if final_text.startswith(self.text):
+            await self.add(final_text[len(self.text) :])
+        await self.flush()
+        await self._publish(ev.text_end(self._seq, self.message_id))
+
+    async def void(self) -> None:
+        """This text will not be used (the reply is being repaired): close and void it."""
+        await self.flush()
+        await self._publish(*ev.close_messages(self._seq, [self.message_id]))
+
+    async def _publish(self, *events: ConversationEvent) -> None:
+        if not await publish_quietly(self._sink, self._conversation_id, list(events)):
+            if not self._warned:
+                log.warning("event log unavailable; streaming of %s skipped", self.message_id)
+                self._warned = True

@@ -1,0 +1,228 @@
+"""LitellmChatModel against the fake LLM over real HTTP: the ChatModel contract.
+
+Streamed text reaches ``on_text`` as it arrives and equals the reply's text;
+tool calls come back with their raw arguments however they were split over
+chunks; usage is the provider's; litellm's errors become the agent core's
+model errors, with no provider retries.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from typing import Any
+
+import litellm
+import pytest
+from litellm.integrations.custom_logger import CustomLogger
+from litellm.types.utils import (
+    ChatCompletionDeltaToolCall,
+    Delta,
+    Function,
+    ModelResponseStream,
+    StreamingChoices,
+)
+
+from agent_core.chat_model import ModelReply, ModelToolCall
+from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
+from agent_core.settings import Settings
+from fake_llm import FakeLLM, Reply
+from fake_llm.wire import usage_for
+from worker_llm.chat_model import LitellmChatModel, _ReplyBuilder
+
+# litellm's own TypedDicts warn when pydantic first builds their schemas.
+pytestmark = pytest.mark.filterwarnings("ignore:Item.* `ReadOnly` qualifier:UserWarning")
+
+
+def _tool(name: str, **properties: str) -> dict[str, Any]:
+    schema = {
+        "type": "object",
+        "properties": {key: {"type": kind} for key, kind in properties.items()},
+        "required": list(properties),
+    }
+    return {"type": "function", "function": {"name": name, "parameters": schema}}
+
+
+# ``done`` makes the fake treat a request as a plan call; no tools, a summary.
+TOOLS = [_tool("find_events", city="string", month="string"), _tool("done", summary="string")]
+MESSAGES = [
+    {"role": "system", "content": "You are a travel agent."},
+    {"role": "user", "content": "An event in Melbourne in April"},
+]
+
+
+def _model(api_base: str, api_key: str = "k") -> LitellmChatModel:
+    return LitellmChatModel(
+        Settings(llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key=api_key)
+    )
+
+
+class _Deltas:
+    def __init__(self) -> None:
+        self.seen: list[str] = []
+
+    async def __call__(self, delta: str) -> None:
+        self.seen.append(delta)
+
+
+async def test_text_streams_as_it_arrives_and_usage_is_the_providers(fake_llm: FakeLLM) -> None:
+    answer = Reply.say("Which month are you thinking of?", chunk_chars=3)
+    fake_llm.script("summarize", answer)
+    deltas = _Deltas()
+    reply = await _model(fake_llm.api_base).complete(MESSAGES, None, deltas)
+
+    assert deltas.seen[:3] == ["Whi", "ch ", "mon"]
+    assert "".join(deltas.seen) == reply.text == answer.text
+    usage = usage_for(MESSAGES, answer)
+    assert reply == ModelReply(
+        text=answer.text,
+        tool_calls=[],
+        prompt_tokens=usage["prompt_tokens"],
+        completion_tokens=usage["completion_tokens"],
+    )
+    [request] = fake_llm.requests
+    assert request.stream and not request.tools
+
+
+async def test_a_tool_call_split_over_many_chunks_is_put_back_together(fake_llm: FakeLLM) -> None:
+    answer = Reply.call("find_events", city="Melbourne", month="April").replace(
+        text="Let me look for events.", chunk_chars=2
+    )
+    fake_llm.script("plan", answer)
+    deltas = _Deltas()
+    reply = await _model(fake_llm.api_base).complete(MESSAGES, TOOLS, deltas)
+
+    assert reply.text == "".join(deltas.seen) == "Let me look for events."
+    assert reply.tool_calls == [
+        ModelToolCall(name="find_events", arguments='{"city":"Melbourne","month":"April"}')
+    ]
+    usage = usage_for(MESSAGES, answer)
+    assert (reply.prompt_tokens, reply.completion_tokens) == (
+        usage["prompt_tokens"],
+        usage["completion_tokens"],
+    )
+
+
+async def test_broken_arguments_come_back_verbatim(fake_llm: FakeLLM) -> None:
+    fake_llm.script("plan", Reply.call_raw("find_events", '{"city": "Melbourne", "month": '))
+    reply = await _model(fake_llm.api_base).complete(MESSAGES, TOOLS)
+    assert reply.text == ""
+    assert reply.tool_calls == [
+        ModelToolCall(name="find_events", arguments='{"city": "Melbourne", "month": ')
+    ]
+
+
+async def test_force_tool_asks_for_that_function(fake_llm: FakeLLM) -> None:
+    fake_llm.script("plan", Reply.call("done", summary="ok"))
+    reply = await _model(fake_llm.api_base).complete(MESSAGES, TOOLS, force_tool="done")
+    assert reply.tool_calls == [ModelToolCall(name="done", arguments='{"summary":"ok"}')]
+    [request] = fake_llm.requests
+    assert request.tool_choice == {"type": "function", "function": {"name": "done"}}
+
+
+@pytest.mark.parametrize(
+    ("status", "error"),
+    [
+        (401, ModelAuthError),
+        (403, ModelAuthError),
+        (400, ModelBadRequest),
+        (404, ModelBadRequest),
+        (422, ModelBadRequest),
+        (429, ModelUnavailable),
+        (500, ModelUnavailable),
+        (503, ModelUnavailable),
+    ],
+)
+async def test_http_errors_become_model_errors_without_retries(
+    fake_llm: FakeLLM, status: int, error: type[Exception]
+) -> None:
+    fake_llm.script("plan", Reply.error(status))
+    with pytest.raises(error):
+        await _model(fake_llm.api_base).complete(MESSAGES, TOOLS)
+    assert len(fake_llm.requests) == 1  # litellm and the OpenAI SDK did not retry
+
+
+async def test_a_wrong_api_key_is_an_auth_error() -> None:
+    async with FakeLLM(api_key="right") as fake:
+        with pytest.raises(ModelAuthError):
+            await _model(fake.api_base, api_key="wrong").complete(MESSAGES, None)
+        assert await _model(fake.api_base, api_key="right").complete(MESSAGES, None)
+
+
+async def test_a_stream_cut_half_way_is_unavailable_after_partial_text(fake_llm: FakeLLM) -> None:
+    fake_llm.script("summarize", Reply.say("one two three four five", abort_after_chunks=3))
+    deltas = _Deltas()
+    with pytest.raises(ModelUnavailable):
+        await _model(fake_llm.api_base).complete(MESSAGES, None, deltas)
+    assert "".join(deltas.seen) == "one two "
+
+
+async def test_no_server_is_unavailable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(ModelUnavailable):
+        await _model(f"http://127.0.0.1:{port}/v1").complete(MESSAGES, None)
+
+
+async def test_registered_success_callbacks_still_get_the_whole_reply(fake_llm: FakeLLM) -> None:
+    """The stream is read past the usage chunk when anyone listens for successes."""
+
+    class Listener(CustomLogger):
+        def __init__(self) -> None:
+            super().__init__()
+            self.texts: list[str] = []
+
+        async def async_log_success_event(self, kwargs, response_obj, start_time, end_time):  # type: ignore[no-untyped-def]
+            self.texts.append(response_obj.choices[0].message.content)
+
+    listener = Listener()
+    fake_llm.script("summarize", "Logged in full.")
+    litellm.callbacks = [listener]
+    try:
+        reply = await _model(fake_llm.api_base).complete(MESSAGES, None)
+        for _ in range(100):
+            if listener.texts:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        litellm.callbacks = []
+    assert listener.texts == [reply.text] == ["Logged in full."]
+
+
+def test_tool_call_fragments_are_merged_by_index() -> None:
+    """Interleaved fragments of two calls, as litellm hands them over."""
+
+    def chunk(*calls: tuple[int, str | None, str], finish: str | None = None) -> Any:
+        fragments = [
+            ChatCompletionDeltaToolCall(
+                index=index, id=f"call_{index}" if name else None,
+                function=Function(name=name, arguments=arguments),
+            )
+            for index, name, arguments in calls
+        ]  # fmt: skip
+        delta = Delta(content=None, tool_calls=fragments or None)
+        return ModelResponseStream(choices=[StreamingChoices(delta=delta, finish_reason=finish)])
+
+    builder = _ReplyBuilder()
+    for part in [
+        chunk((1, "book_flight", ""), (0, "find_events", '{"ci')),
+        chunk((0, None, 'ty":"Mel"}'), (1, None, '{"seats":')),
+        chunk((1, None, "2}"), (2, "list_cities", "")),
+        chunk(finish="tool_calls"),
+    ]:
+        assert builder.add(part) is None
+    assert not builder.complete
+    assert builder.build().tool_calls == [
+        ModelToolCall(name="find_events", arguments='{"city":"Mel"}'),
+        ModelToolCall(name="book_flight", arguments='{"seats":2}'),
+        ModelToolCall(name="list_cities", arguments="{}"),
+    ]
+
+
+@pytest.mark.skipif("LITELLM_LOG" in os.environ, reason="LITELLM_LOG asks for litellm's logs")
+def test_litellm_logs_only_warnings() -> None:
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
