@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,9 @@ def _error_from(response: httpx.Response) -> ApiError:
     return ApiError(message, response.status_code, code)
 
 
+_POST_ATTEMPTS = 3
+
+
 class ApiClient:
     def __init__(self, base_url: str, api_key: str | None = None, timeout: float = 30.0) -> None:
         self.base_url = base_url.rstrip("/")
@@ -88,10 +92,22 @@ class ApiClient:
         )
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
-        try:
-            response = self._http.request(method, path, json=body)
-        except httpx.HTTPError as exc:
-            raise self._unreachable(exc) from None
+        """One request. A POST carries an ``Idempotency-Key`` and is sent again with
+        the same key when it got no answer (a cut connection, a 503): the gateway
+        applies it once and a retry gets the first answer."""
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if method == "POST" else {}
+        attempts = _POST_ATTEMPTS if method == "POST" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._http.request(method, path, json=body, headers=headers)
+            except httpx.HTTPError as exc:
+                if attempt == attempts:
+                    raise self._unreachable(exc) from None
+                time.sleep(0.5 * attempt)
+                continue
+            if response.status_code != 503 or attempt == attempts:
+                break
+            time.sleep(1.0 * attempt)
         if response.status_code >= 400:
             raise _error_from(response)
         try:

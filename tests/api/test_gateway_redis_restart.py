@@ -111,7 +111,7 @@ async def test_redis_restart_mid_conversation_resumes_from_snapshot(
 
         async def confirm(frame: Frame) -> None:
             if frame.kind == "STATE_SNAPSHOT":
-                pending = frame.data["snapshot"]["pending_call"]
+                pending = frame.data["snapshot"].get("pendingToolCall")
                 call_id = pending["id"] if pending else None
             elif frame.kind == "tool_call_awaiting_confirmation":
                 call_id = frame.data["value"]["toolCallId"]
@@ -140,7 +140,9 @@ async def test_redis_restart_mid_conversation_resumes_from_snapshot(
     trace = [(f.id, f.kind, f.key) for f in before[-3:] + after if f.kind != "TEXT_MESSAGE_CONTENT"]
     assert not refused, (refused, trace)
     assert after[0].event == "STATE_SNAPSHOT", [f.kind for f in after[:3]]
-    assert after[0].data["snapshot"]["conversation_id"] == cid
+    assert after[0].data["snapshot"]["conversationId"] == cid
+    assert "tenant" not in after[0].data["snapshot"]
+    assert after[0].id and after[0].id != "0"
     assert after[-1].is_end
     kinds = [f.kind for f in after]
     assert kinds.count("STATE_SNAPSHOT") == 1
@@ -150,3 +152,46 @@ async def test_redis_restart_mid_conversation_resumes_from_snapshot(
     assert final.status == ConversationStatus.ENDED
     assert len(confirmed) == 3
     assert len([m for m in final.transcript if m.role == "tool"]) == 3  # every tool ran once
+
+
+async def test_events_made_while_redis_is_down_reach_an_open_stream(
+    client, fake_llm, private_redis
+):
+    """A publish that meets a dead Redis is retried until it lands: a client that
+    stayed connected sees every event of the turn, once, in order."""
+    api_keys, keys = tenant_keys("alice")
+    async with (
+        agent_stack(client, fake_llm, private_redis.url, api_keys=api_keys) as stack,
+        gateway(stack.settings) as base,
+        api_client(base, keys["alice"]) as http,
+    ):
+        created = await http.post(
+            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+        )
+        cid, url = created.json()["id"], created.json()["events_url"]
+        conv = f"/v1/conversations/{cid}"
+        before = await read_frames(
+            http, url, until=lambda f: f.kind == "tool_call_awaiting_confirmation"
+        )
+        await private_redis.stop()
+        call = (await http.get(conv)).json()["pending_tool_call"]
+        r = await http.post(f"{conv}/tool-calls/{call['id']}/confirm")
+        assert r.status_code == 202, r.text  # the workflow takes it; its events wait for Redis
+        await asyncio.sleep(2)
+        await private_redis.start()
+        after = await asyncio.wait_for(
+            read_frames(
+                http,
+                url,
+                headers={"Last-Event-ID": before[-1].id},
+                until=lambda f: f.kind == "tool_call_awaiting_confirmation",
+            ),
+            30,
+        )
+        await http.post(f"{conv}/end")
+
+    kinds = [f.kind for f in after]
+    assert "STATE_SNAPSHOT" in kinds  # the old log is gone: one repair, then live events
+    assert kinds[-1] == "tool_call_awaiting_confirmation"  # the next proposal, live
+    numbers = [f.data["metadata"]["n"] for f in after if "n" in f.data.get("metadata", {})]
+    assert numbers == sorted(set(numbers)), "a workflow event came twice or out of order"

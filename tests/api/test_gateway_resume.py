@@ -88,6 +88,8 @@ async def test_idle_stream_stays_quiet_and_live(client, fake_llm, redis_url, cap
         await asyncio.wait_for(reader, 10)
         await http.post(f"{conv}/end")
 
-    assert [f.kind for _, f in received] == ["conversation_created", "user_message"]
+    assert [f.kind for _, f in received] == [
+        "RUN_STARTED", "conversation_created", "RUN_FINISHED", "RUN_STARTED", "user_message",
+    ]  # fmt: skip
     assert received[-1][0] - sent_at < 1.0
     assert "event log unreachable" not in caplog.text

@@ -169,7 +169,8 @@ async def test_chat_in_a_terminal(client, redis_url):
         tailed = await asyncio.to_thread(run, "tail", conversation_id, "--url", base)
         assert tailed.returncode == 0, tailed.stderr
         lines = tailed.stdout.splitlines()
-        assert "conversation_created" in lines[0] and "status_changed" in lines[-1]
+        assert "RUN_STARTED" in lines[0] and "conversation_created" in lines[1]
+        assert "status_changed" in lines[-1]
         middle = lines[len(lines) // 2].split()[0]
         resumed = await asyncio.to_thread(
             run, "tail", conversation_id, "--after", middle, "--url", base

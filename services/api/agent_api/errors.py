@@ -67,6 +67,7 @@ _UPDATE_REFUSALS = {
     ErrorType.NOTHING_PENDING: (409, "nothing_pending"),
     ErrorType.BAD_PROMPT: (422, "bad_message"),
     ErrorType.QUEUE_FULL: (429, "too_many_queued_messages"),
+    ErrorType.RUN_IN_PROGRESS: (409, "run_in_progress"),
 }
 
 
@@ -161,7 +162,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 _DESCRIPTIONS = {
     401: "Missing or unknown API key",
     404: "No such conversation for this caller",
-    409: "The conversation cannot take this now (ended, nothing pending)",
+    409: "The conversation cannot take this now (ended, nothing pending, a run in progress)",
     413: "The message is too long",
     422: "The request body or parameters are not valid",
     429: "Rate limit or message queue full",

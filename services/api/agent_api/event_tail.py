@@ -1,11 +1,13 @@
-"""One blocking read per gateway process, waking every SSE stream it serves.
+"""One subscription per gateway process, waking the SSE streams it serves.
 
-A blocking ``XREAD`` holds a Redis connection for its whole wait, so one per
-open stream would exhaust the pool at a hundred clients. Instead this task
-waits on all watched conversation streams in one ``XREAD`` and sets an
-``asyncio.Event`` per watcher; the streams themselves only make short,
-non-blocking reads. The wait is short (``block_ms``) so a newly watched
-conversation joins the next read within that time.
+The append script publishes the conversation's stream key on one pub/sub channel
+(``event_log.WAKE_CHANNEL``) whenever it adds entries. This task listens on
+that channel and sets an ``asyncio.Event`` for each watcher of that
+conversation; the woken streams then make one short, non-blocking read each.
+No stream blocks on Redis or polls it, so thousands of open streams hold no
+connection while they wait. Pub/sub is a wake-up, not the data: a message
+missed while Redis was away is made up for by the streams' idle re-check,
+and every watcher is woken when the subscription is re-established.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from typing import Self
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent_core.event_log import conversation_of, stream_key
+from agent_core.event_log import WAKE_CHANNEL, conversation_of
 
 __all__ = ["EventTail"]
 
@@ -29,14 +31,11 @@ log = logging.getLogger(__name__)
 
 
 class EventTail:
-    def __init__(self, redis_url: str, block_ms: int = 100) -> None:
+    def __init__(self, redis_url: str) -> None:
         self._redis = aioredis.from_url(
-            redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+            redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
         )
-        self._block_ms = block_ms
         self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
-        self._positions: dict[str, str] = {}
-        self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
@@ -56,12 +55,10 @@ class EventTail:
         await self._redis.aclose()
 
     @contextlib.contextmanager
-    def watch(self, conversation_id: str, position: str) -> Iterator[asyncio.Event]:
-        """An event set whenever entries after ``position`` (or later ones) arrive."""
+    def watch(self, conversation_id: str) -> Iterator[asyncio.Event]:
+        """An event set whenever the conversation's log may have grown."""
         event = asyncio.Event()
         self._watchers[conversation_id].add(event)
-        self._positions.setdefault(conversation_id, position)
-        self._wake.set()
         try:
             yield event
         finally:
@@ -69,29 +66,21 @@ class EventTail:
             watchers.discard(event)
             if not watchers:
                 del self._watchers[conversation_id]
-                self._positions.pop(conversation_id, None)
 
     async def _run(self) -> None:
         while True:
-            if not self._watchers:
-                self._wake.clear()
-                await self._wake.wait()
-                continue
-            streams = {stream_key(c): self._positions[c] for c in list(self._watchers)}
             try:
-                reply = await self._redis.xread(streams, count=100, block=self._block_ms)
+                async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(WAKE_CHANNEL)
+                    self._wake_all()  # anything appended while we were not listening
+                    async for message in pubsub.listen():
+                        self._wake(conversation_of(str(message.get("data", ""))))
             except RedisError:
                 log.warning("event tail: Redis unreachable; waking streams to recover")
                 self._wake_all()
                 await asyncio.sleep(1)
-                continue
-            for key, entries in reply or []:
-                self._advance(key, entries[-1][0])
 
-    def _advance(self, key: str, last_id: str) -> None:
-        conversation_id = conversation_of(key)
-        if conversation_id in self._positions:
-            self._positions[conversation_id] = last_id
+    def _wake(self, conversation_id: str) -> None:
         for event in self._watchers.get(conversation_id, ()):
             event.set()
 

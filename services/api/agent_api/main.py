@@ -24,7 +24,7 @@ from agent_api.errors import install_error_handlers
 from agent_api.event_tail import EventTail
 from agent_api.metrics import RequestMetrics
 from agent_api.rate_limit import RateLimiter
-from agent_api.routes import conversations, events, goals, health, web
+from agent_api.routes import agui, conversations, events, goals, health, web
 from agent_core.conversation_client import ConversationClient
 from agent_core.event_log import EventLog
 from agent_core.models import TaskQueues
@@ -90,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="A durable, streaming AI agent on Temporal. Events follow AG-UI; see the README.",
     )
     install_error_handlers(app)
-    for router in (health.router, goals.router, conversations.router, events.router, web.router):
+    routers = (health, goals, conversations, events, agui, web)
+    for router in (module.router for module in routers):
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic.alias_generators import to_camel
 
 from agent_core.models import ConversationSnapshot, ConversationStatus, Message, ToolCall
 from agent_core.registry import GOALS
@@ -27,6 +28,7 @@ __all__ = [
     "GoalList",
     "GoalPublic",
     "MessageCreate",
+    "SnapshotState",
     "ToolRejection",
 ]
 
@@ -35,7 +37,16 @@ class _Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+_REQUEST_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
+
+
 class ConversationCreate(_Request):
+    conversation_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Choose the conversation's id: a retried create with the same id "
+        "returns the same conversation (see also the Idempotency-Key header)",
+    )
     goal: str = Field(
         min_length=1,
         max_length=64,
@@ -50,6 +61,12 @@ class ConversationCreate(_Request):
 
 class MessageCreate(_Request):
     text: str = Field(min_length=1, examples=["I'd like to go to Melbourne in April"])
+    message_id: str | None = Field(
+        default=None,
+        pattern=_REQUEST_ID,
+        description="Client-chosen id: a retry with the same id is applied once and gets "
+        "the first answer (the Idempotency-Key header does the same)",
+    )
 
 
 class ToolRejection(_Request):
@@ -71,6 +88,9 @@ class Accepted(BaseModel):
     seq: int
     queued: int | None = None
     tool_call_id: str | None = None
+    duplicate: bool = Field(
+        default=False, description="a retry of a request already accepted: nothing new was done"
+    )
 
 
 class ConversationPublic(BaseModel):
@@ -129,3 +149,61 @@ class ErrorBody(BaseModel):
 
 class ErrorResponse(BaseModel):
     error: ErrorBody
+
+
+# ---- the STATE_SNAPSHOT payload: camelCase like every event, nothing the caller did not send or see
+
+
+class _Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+class SnapshotToolCall(_Camel):
+    id: str
+    name: str
+    args: dict[str, Any]
+
+
+class SnapshotToolResult(_Camel):
+    call_id: str
+    name: str
+    ok: bool
+    output: dict[str, Any] | None = None
+    error: str | None = None
+
+
+class SnapshotMessage(_Camel):
+    seq: int
+    role: str
+    text: str
+    tool_call: SnapshotToolCall | None = None
+    tool_result: SnapshotToolResult | None = None
+
+
+class SnapshotState(_Camel):
+    """What a ``STATE_SNAPSHOT`` carries: the conversation as the workflow holds it."""
+
+    conversation_id: str
+    goal: str
+    status: ConversationStatus
+    transcript: list[SnapshotMessage]
+    pending_tool_call: SnapshotToolCall | None
+    queued_messages: list[str]
+    last_seq: int
+
+    @classmethod
+    def from_snapshot(cls, snap: ConversationSnapshot) -> SnapshotState:
+        return cls.model_validate(
+            {
+                "conversation_id": snap.conversation_id,
+                "goal": snap.goal_id,
+                "status": snap.status,
+                "transcript": [m.model_dump() for m in snap.transcript],
+                "pending_tool_call": snap.pending_call.model_dump() if snap.pending_call else None,
+                "queued_messages": [p.text for p in snap.queued_prompts],
+                "last_seq": snap.last_seq,
+            }
+        )
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)

@@ -1,135 +1,196 @@
-"""The conversation event stream: log replay, resumption, snapshots, the end.
+"""The conversation event stream: log replay, resumption, repair, the end.
 
 A stream starts from one of three places:
 
 - ``Last-Event-ID`` (or ``?after=``) names an entry still in the log: go on
   right after it, so a reconnecting client gets no gap and no duplicate;
-- no id, and the log still starts with the conversation's first event:
-  replay the whole retained log;
+- no id, and the log still starts with the conversation's first event (or is
+  empty and then gets it: a conversation just created): replay the whole log;
 - otherwise (trimmed, expired, or lost with a Redis restart): send a
-  ``STATE_SNAPSHOT`` built from the workflow query, whose id is the log
-  position it reflects, and go on from there. Temporal is the source of
-  truth; Redis is the fast path.
+  ``STATE_SNAPSHOT`` built from the workflow query and go on from there.
+  Temporal is the source of truth; Redis is the fast path.
 
-The stream ends after the ``status_changed: ended`` event. While idle it
-sends keep-alive comments; when Redis fails it waits, reconnects and, if
-its position was lost, starts over from a snapshot.
+The workflow numbers its events (``metadata.n``, contiguous). A stream that
+sees a number it already delivered skips it; one that sees a number jump
+(Redis lost entries) repairs the hole with a snapshot before going on. A
+snapshot carries the log position it reflects as its id, or no id when the
+log is empty, never ``0``.
+
+The stream ends with the run that follows ``status_changed: ended``. While
+idle it sends keep-alive comments; when Redis fails it waits, reconnects and,
+if its position was lost, starts over from a snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
 
 from redis.exceptions import RedisError
 from sse_starlette import ServerSentEvent
 
 from agent_api.event_tail import EventTail
+from agent_api.schemas import SnapshotState
 from agent_core import events as ev
 from agent_core.event_log import EventLog, LoggedEvent
-from agent_core.models import ConversationSnapshot, ConversationStatus
+from agent_core.models import ConversationStatus
 
-__all__ = ["conversation_stream"]
+__all__ = ["RETRY_MS", "SEP", "StreamCursor", "conversation_stream", "open_cursor", "run_frames"]
 
 log = logging.getLogger(__name__)
 
 RETRY_MS = 2_000
+SEP = "\n"
 # How long a quiet stream waits before checking whether the workflow closed
 # without its end being logged (Redis was down at the time).
 _IDLE_CHECK_SECONDS = 3.0
+_RUN_ENDS = ("RUN_FINISHED", "RUN_ERROR")
 
-Snapshotter = Callable[[], Awaitable[ConversationSnapshot]]
+Snapshotter = Callable[[], Awaitable[SnapshotState]]
 IsClosed = Callable[[], Awaitable[bool]]
 
 
-def _is_end(data: str) -> bool:
-    if '"ended"' not in data:
-        return False
-    event = json.loads(data)
-    return event.get("name") == "status_changed" and event.get("value", {}).get("status") == "ended"
+@dataclass
+class StreamCursor:
+    """Where a stream stands: the log position, the workflow number last sent,
+    and whether the conversation's end has been seen."""
+
+    position: str | None
+    last_n: int = 0
+    ended: bool = False
+    expect_first: bool = False  # the log was empty: its first entry must be the first event
+
+    def accept(self, entry: LoggedEvent) -> tuple[bool, bool]:
+        """(deliver it?, is there a hole before it?) for the next entry read."""
+        self.position = entry.id
+        if self.expect_first:
+            self.expect_first = False
+            if entry.key != ev.FIRST_EVENT_KEY:
+                return False, True  # the log was lost, not yet to come
+        n = _number(entry.data)
+        if n is None:
+            return True, False
+        if self.last_n and n <= self.last_n:
+            return False, False
+        hole = bool(self.last_n) and n > self.last_n + 1
+        self.last_n = n
+        return True, hole
+
+    def finishes(self, entry: LoggedEvent) -> bool:
+        """Whether the stream ends after this entry (the run that closes the end)."""
+        data = json.loads(entry.data)
+        if data.get("name") == "status_changed" and data.get("value", {}).get("status") == "ended":
+            self.ended = True
+        return self.ended and data.get("type") in _RUN_ENDS
+
+
+def _sse(**fields: Any) -> ServerSentEvent:
+    """A frame with LF line ends: AG-UI's client splits frames on "\\n\\n" only."""
+    return ServerSentEvent(**fields, sep=SEP)
+
+
+def _number(data: str) -> int | None:
+    n = json.loads(data).get("metadata", {}).get("n")
+    return n if isinstance(n, int) else None
 
 
 def _frame(entry: LoggedEvent) -> ServerSentEvent:
     kind = json.loads(entry.data).get("type", "CUSTOM")
-    return ServerSentEvent(data=entry.data, id=entry.id, event=kind, retry=RETRY_MS)
+    return _sse(data=entry.data, id=entry.id, event=kind, retry=RETRY_MS)
 
 
-async def _snapshot_frames(
-    log_: EventLog, conversation_id: str, snapshot: Snapshotter
-) -> tuple[list[ServerSentEvent], str, bool]:
-    """Frames for a snapshot, the log position it reflects, and whether it ended."""
+async def _snapshot_frame(
+    log_: EventLog, conversation_id: str, snapshot: Snapshotter, cursor: StreamCursor
+) -> tuple[ServerSentEvent, bool]:
+    """A snapshot at the log's current end, and whether the conversation ended."""
     try:
-        position = await log_.last_id(conversation_id) or "0"
+        position = await log_.last_id(conversation_id)
     except RedisError:
-        position = "0"
-    snap = await snapshot()
-    snap_event = ev.snapshot(snap)
-    frames = [
-        ServerSentEvent(
-            data=snap_event.to_json(), id=position, event=snap_event.type, retry=RETRY_MS
-        )
-    ]
-    ended = snap.status is ConversationStatus.ENDED
-    if ended:
-        end = ev.status_changed(snap.last_seq, ConversationStatus.ENDED)
-        frames.append(ServerSentEvent(data=end.to_json(), id=position, event=end.type))
-    return frames, position, ended
+        position = None
+    state = await snapshot()
+    event = ev.snapshot(state.last_seq, state.payload())
+    if position is not None:
+        cursor.position = position
+        cursor.last_n = await _last_number(log_, conversation_id, position)
+    frame = _sse(data=event.to_json(), id=position, event=event.type, retry=RETRY_MS)
+    return frame, state.status is ConversationStatus.ENDED
 
 
-async def _start(log_: EventLog, conversation_id: str, resume_from: str | None) -> str | None:
-    """Where to read from without a snapshot, or None when one is needed."""
+async def _last_number(log_: EventLog, conversation_id: str, position: str) -> int:
+    """The workflow number of the newest numbered entry at or before ``position``."""
+    for entry in await log_.read_back(conversation_id, position, count=200):
+        n = _number(entry.data)
+        if n is not None:
+            return n
+    return 0
+
+
+async def open_cursor(
+    log_: EventLog, conversation_id: str, resume_from: str | None
+) -> StreamCursor:
+    """Where to read from; ``position=None`` when a snapshot must come first."""
     try:
         if resume_from:
-            return resume_from if await log_.contains(conversation_id, resume_from) else None
-        return "0" if await log_.first_key(conversation_id) == ev.FIRST_EVENT_KEY else None
+            if not await log_.contains(conversation_id, resume_from):
+                return StreamCursor(None)
+            n = await _last_number(log_, conversation_id, resume_from)
+            return StreamCursor(resume_from, n)
+        first = await log_.first_key(conversation_id)
     except RedisError:
-        return None
+        return StreamCursor(None)
+    if first is None:  # just created, or lost: the first entry to come tells which
+        return StreamCursor("0", expect_first=True)
+    return StreamCursor("0" if first == ev.FIRST_EVENT_KEY else None)
 
 
 async def conversation_stream(
     log_: EventLog,
     tail: EventTail,
     conversation_id: str,
-    resume_from: str | None,
+    cursor: StreamCursor,
     snapshot: Snapshotter,
     is_closed: IsClosed,
     on_event: Callable[[], None] = lambda: None,
 ) -> AsyncIterator[ServerSentEvent]:
-    position = await _start(log_, conversation_id, resume_from)
-    with tail.watch(conversation_id, position or "0") as woken:
+    with tail.watch(conversation_id) as woken:
         while True:
-            if position is None:
-                frames, position, ended = await _snapshot_frames(log_, conversation_id, snapshot)
-                for frame in frames:
-                    on_event()
-                    yield frame
+            if cursor.position is None:
+                frame, ended = await _snapshot_frame(log_, conversation_id, snapshot, cursor)
+                on_event()
+                yield frame
                 if ended:
                     return
+                cursor.position = cursor.position or "0"
             woken.clear()
             try:
-                entries = await log_.read_after(conversation_id, position)
+                entries = await log_.read_after(conversation_id, cursor.position)
             except RedisError:
                 log.warning("event log unreachable while streaming; retrying")
                 await asyncio.sleep(1)
-                position = await _recover(log_, conversation_id, position)
+                cursor.position = await _recover(log_, conversation_id, cursor.position)
                 continue
             for entry in entries:
-                position = entry.id
-                on_event()
-                yield _frame(entry)
-                if _is_end(entry.data):
-                    return
+                deliver, hole = cursor.accept(entry)
+                if hole:
+                    cursor.position = None  # repair from the workflow, then go on
+                    break
+                if deliver:
+                    on_event()
+                    yield _frame(entry)
+                    if cursor.finishes(entry):
+                        return
             if entries:
                 continue
             try:
                 await asyncio.wait_for(woken.wait(), _IDLE_CHECK_SECONDS)
             except TimeoutError:
                 if await is_closed():
-                    position = (
-                        None  # the end was not logged (Redis was down): finish from a snapshot
-                    )
+                    cursor.position = None  # the end was not logged: finish from a snapshot
 
 
 async def _recover(log_: EventLog, conversation_id: str, position: str) -> str | None:
@@ -139,3 +200,32 @@ async def _recover(log_: EventLog, conversation_id: str, position: str) -> str |
     except RedisError:
         return position
     return None
+
+
+async def run_frames(
+    log_: EventLog, tail: EventTail, conversation_id: str, position: str, run_id: str
+) -> AsyncIterator[ServerSentEvent]:
+    """The events of one AG-UI run, from its ``RUN_STARTED`` to its end, read
+    from the log after ``position``: what an AG-UI client asked to see."""
+    started = False
+    with tail.watch(conversation_id) as woken:
+        while True:
+            woken.clear()
+            try:
+                entries = await log_.read_after(conversation_id, position)
+            except RedisError:
+                log.warning("event log unreachable while streaming a run; retrying")
+                await asyncio.sleep(1)
+                continue
+            for entry in entries:
+                position = entry.id
+                data = json.loads(entry.data)
+                kind = data.get("type")
+                started = started or (kind == "RUN_STARTED" and data.get("runId") == run_id)
+                if started:
+                    yield _sse(data=entry.data, id=entry.id, event=kind)
+                    if kind in _RUN_ENDS:
+                        return
+            if not entries:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(woken.wait(), _IDLE_CHECK_SECONDS)

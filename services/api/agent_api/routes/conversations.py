@@ -1,14 +1,21 @@
-"""Conversations: create, list, read, and the inputs a user sends to one."""
+"""Conversations: create, list, read, and the inputs a user sends to one.
+
+The gateway only asks: the workflow decides and writes every event. Each
+request may carry an ``Idempotency-Key`` (or a ``conversation_id`` /
+``message_id`` in its body): it becomes the Temporal workflow or update id,
+so a retry after a 503, a timeout or a cut connection returns the first
+answer and is never applied twice.
+"""
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import uuid
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import Annotated
 
-from fastapi import APIRouter, Request, status
-from redis.exceptions import RedisError
+from fastapi import APIRouter, Header, Request, status
+from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from agent_api.deps import ConversationId, CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
@@ -22,43 +29,40 @@ from agent_api.schemas import (
     MessageCreate,
     ToolRejection,
 )
-from agent_core import events as ev
+from agent_api.updates import send_update
 from agent_core.errors import UnknownGoal
 from agent_core.models import ConversationStatus, ToolDecisionResult
 from agent_core.registry import get_goal
 
-T = TypeVar("T")
-
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        pattern=r"^[A-Za-z0-9_.:-]{1,128}$",
+        description="Retry-safe request id: a retry with the same key gets the first answer",
+    ),
+]
 
 
 def _events_url(request: Request, conversation_id: str) -> str:
     return str(request.url_for("stream_events", conversation_id=conversation_id).path)
 
 
-async def _update(state: State, tenant: str, conversation_id: str, call: Awaitable[T]) -> T:
-    """Send an update; "not found" from a workflow that exists but has closed
-    (or closed while the update waited) is a 409, not a 404."""
-    try:
-        return await guarded(call)
-    except ApiError as exc:
-        if exc.status == 404 and await guarded(state.conversations.exists(tenant, conversation_id)):
-            raise ApiError(409, "conversation_ended", "the conversation has ended") from exc
-        raise
-
-
 async def _decide(
-    state: State,
-    tenant: str,
-    conversation_id: str,
-    update: Awaitable[ToolDecisionResult],
-    reason: str | None,
+    state: State, tenant: str, conversation_id: str, update: Awaitable[ToolDecisionResult]
 ) -> Accepted:
-    """Send a confirm or reject, then announce the recorded decision."""
-    result = await _update(state, tenant, conversation_id, update)
-    decided = ev.decision_recorded(result.seq, result.call_id, result.approved, reason)
-    await state.events.publish(conversation_id, [decided])
+    result = await send_update(state, tenant, conversation_id, update)
     return Accepted(conversation_id=conversation_id, seq=result.seq, tool_call_id=result.call_id)
+
+
+def _conversation_id(body: ConversationCreate, key: str | None) -> str:
+    """The client's id, one derived from its idempotency key, or a new random one."""
+    if body.conversation_id:
+        return body.conversation_id
+    if key:
+        return hashlib.sha256(key.encode()).hexdigest()[:32]
+    return uuid.uuid4().hex
 
 
 def _check_length(state: State, text: str | None) -> None:
@@ -75,9 +79,16 @@ def _check_length(state: State, text: str | None) -> None:
     responses=error_responses(401, 413, 422, 429, 503),
 )
 async def create_conversation(
-    body: ConversationCreate, request: Request, state: State, tenant: CurrentTenant
+    body: ConversationCreate,
+    request: Request,
+    state: State,
+    tenant: CurrentTenant,
+    idempotency_key: IdempotencyKey = None,
 ) -> ConversationCreated:
-    """Start a conversation with a goal, optionally with its first message."""
+    """Start a conversation with a goal, optionally with its first message.
+
+    Retry-safe with an ``Idempotency-Key`` or a ``conversation_id``: a retry
+    returns the same conversation and its first message is applied once."""
     try:
         get_goal(body.goal)
     except UnknownGoal:
@@ -85,19 +96,20 @@ async def create_conversation(
             422, "unknown_goal", f"unknown goal {body.goal!r}; see GET /v1/goals"
         ) from None
     _check_length(state, body.message)
-    conversation_id = uuid.uuid4().hex
-    await state.events.publish(
-        conversation_id, [ev.conversation_created(conversation_id, body.goal)]
-    )
-    result = await guarded(
-        state.conversations.start(tenant, conversation_id, body.goal, body.message)
-    )
-    if result is not None and body.message is not None:
-        await state.events.publish(conversation_id, [ev.user_message(result.seq, body.message)])
+    conversation_id = _conversation_id(body, idempotency_key)
+    request_id = idempotency_key or body.conversation_id
+    try:
+        result = await guarded(
+            state.conversations.start(tenant, conversation_id, body.goal, body.message, request_id)
+        )
+    except WorkflowAlreadyStartedError:  # retried after the conversation closed
+        result, status_now = None, ConversationStatus.ENDED
+    else:
+        status_now = ConversationStatus.THINKING if result else ConversationStatus.AWAITING_INPUT
     return ConversationCreated(
         id=conversation_id,
         goal=body.goal,
-        status=ConversationStatus.THINKING if result else ConversationStatus.AWAITING_INPUT,
+        status=status_now,
         events_url=_events_url(request, conversation_id),
         message_seq=result.seq if result else None,
     )
@@ -136,15 +148,25 @@ async def get_conversation(
     responses=error_responses(401, 404, 409, 413, 422, 429, 503),
 )
 async def send_message(
-    conversation_id: ConversationId, body: MessageCreate, state: State, tenant: CurrentTenant
+    conversation_id: ConversationId,
+    body: MessageCreate,
+    state: State,
+    tenant: CurrentTenant,
+    idempotency_key: IdempotencyKey = None,
 ) -> Accepted:
-    """Queue a message for the agent; 202 once the workflow has accepted it."""
+    """Queue a message for the agent; 202 once the workflow has accepted it.
+
+    Retry-safe with an ``Idempotency-Key`` or a ``message_id``."""
     _check_length(state, body.text)
-    result = await _update(
-        state, tenant, conversation_id, state.conversations.send(tenant, conversation_id, body.text)
+    request_id = idempotency_key or body.message_id
+    send = state.conversations.send(tenant, conversation_id, body.text, request_id)
+    result = await send_update(state, tenant, conversation_id, send)
+    return Accepted(
+        conversation_id=conversation_id,
+        seq=result.seq,
+        queued=result.queued,
+        duplicate=result.duplicate,
     )
-    await state.events.publish(conversation_id, [ev.user_message(result.seq, body.text)])
-    return Accepted(conversation_id=conversation_id, seq=result.seq, queued=result.queued)
 
 
 @router.post(
@@ -157,7 +179,7 @@ async def confirm_tool_call(
 ) -> Accepted:
     """Approve the pending tool call named in the path; the tool then runs."""
     update = state.conversations.confirm(tenant, conversation_id, call_id)
-    return await _decide(state, tenant, conversation_id, update, reason=None)
+    return await _decide(state, tenant, conversation_id, update)
 
 
 @router.post(
@@ -175,7 +197,7 @@ async def reject_tool_call(
     """Refuse the pending tool call; the agent is told (with the reason) and goes on."""
     reason = body.reason if body else None
     update = state.conversations.reject(tenant, conversation_id, call_id, reason)
-    return await _decide(state, tenant, conversation_id, update, reason)
+    return await _decide(state, tenant, conversation_id, update)
 
 
 @router.post(
@@ -188,19 +210,11 @@ async def end_conversation(
 ) -> Accepted:
     """End the chat. Ending an ended chat is accepted and changes nothing."""
     try:
-        result = await _update(
+        result = await send_update(
             state, tenant, conversation_id, state.conversations.end(tenant, conversation_id)
         )
     except ApiError as exc:
         if exc.code != "conversation_ended":
             raise
-        return Accepted(conversation_id=conversation_id, seq=0)
-    if not result.already_ended:
-        await state.events.publish(
-            conversation_id, [ev.status_changed(result.seq, ConversationStatus.ENDED)]
-        )
-        with contextlib.suppress(RedisError):  # best-effort, like publishing: the end happened
-            await state.events.expire(
-                conversation_id, state.settings.events_ended_retention_seconds
-            )
-    return Accepted(conversation_id=conversation_id, seq=result.seq)
+        return Accepted(conversation_id=conversation_id, seq=0, duplicate=True)
+    return Accepted(conversation_id=conversation_id, seq=result.seq, duplicate=result.already_ended)

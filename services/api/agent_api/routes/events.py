@@ -1,20 +1,45 @@
-"""The per-conversation Server-Sent Events stream."""
+"""The per-conversation Server-Sent Events stream.
+
+Opening a stream reads Redis and asks the Temporal server whether the
+conversation exists (``describe``): no workflow worker is needed. Only a
+snapshot (a lost or trimmed log) runs the workflow query.
+"""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Header, Query, Response
+from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
 from temporalio.client import WorkflowExecutionStatus
 
 from agent_api.deps import ConversationId, CurrentTenant, State
-from agent_api.errors import error_responses, guarded
+from agent_api.errors import ApiError, error_responses, guarded
 from agent_api.metrics import EVENTS_DELIVERED, OPEN_STREAMS
-from agent_api.sse import conversation_stream
-from agent_core.models import ConversationSnapshot
+from agent_api.schemas import SnapshotState
+from agent_api.sse import SEP, conversation_stream, open_cursor
 
 router = APIRouter(prefix="/v1/conversations", tags=["events"])
+
+_CURSOR = re.compile(r"^(0|\d{1,20}-\d{1,20})$")
+
+
+def _cursor(last_event_id: str | None, after: str | None) -> str | None:
+    cursor = last_event_id or after
+    if cursor is not None and not _CURSOR.fullmatch(cursor):
+        raise ApiError(
+            422, "bad_cursor", "Last-Event-ID / after must be an event id from this stream"
+        )
+    return None if cursor == "0" else cursor
+
+
+async def _last_id(state: State, conversation_id: str) -> str | None:
+    try:
+        return await state.events.last_id(conversation_id)
+    except RedisError:
+        return None
 
 
 @router.get(
@@ -23,6 +48,7 @@ router = APIRouter(prefix="/v1/conversations", tags=["events"])
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "AG-UI events"},
+        204: {"description": "The conversation ended and the stream has nothing after the cursor"},
         **error_responses(401, 404, 422, 429, 503),
     },
 )
@@ -34,13 +60,22 @@ async def stream_events(
     after: Annotated[
         str | None, Query(max_length=64, description="Resume after this event id")
     ] = None,
-) -> EventSourceResponse:
+) -> Response:
     """Every update of the conversation, resumable with ``Last-Event-ID``."""
-    await guarded(state.conversations.snapshot(tenant, conversation_id))  # 404 before streaming
+    resume_from = _cursor(last_event_id, after)
     handle = state.conversations.handle(tenant, conversation_id)
+    description = await guarded(handle.describe())  # 404 before streaming
+    cursor = await open_cursor(state.events, conversation_id, resume_from)
+    closed = description.status != WorkflowExecutionStatus.RUNNING
+    at_end = cursor.position is not None and cursor.position == await _last_id(
+        state, conversation_id
+    )
+    if closed and resume_from and at_end:
+        return Response(status_code=204)  # nothing after the end: EventSource stops here
 
-    async def snapshot() -> ConversationSnapshot:
-        return await guarded(state.conversations.snapshot(tenant, conversation_id))
+    async def snapshot() -> SnapshotState:
+        snap = await guarded(state.conversations.snapshot(tenant, conversation_id))
+        return SnapshotState.from_snapshot(snap)
 
     async def is_closed() -> bool:
         try:
@@ -55,7 +90,7 @@ async def stream_events(
                 state.events,
                 state.tail,
                 conversation_id,
-                last_event_id or after,
+                cursor,
                 snapshot,
                 is_closed,
                 EVENTS_DELIVERED.inc,
@@ -67,5 +102,6 @@ async def stream_events(
     return EventSourceResponse(
         events(),
         ping=state.settings.api_sse_ping_seconds,
+        sep=SEP,
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )

@@ -31,14 +31,23 @@
     const key = apiKey();
     return key ? { Authorization: `Bearer ${key}` } : {};
   }
+  // Every POST carries an Idempotency-Key, and a request that got no answer (a cut
+  // connection, a 503) is sent again with the same key: the gateway applies it once.
   async function api(method, path, body) {
     const headers = authHeaders();
     if (body !== undefined) headers["Content-Type"] = "application/json";
+    if (method === "POST") headers["Idempotency-Key"] = requestId();
+    const init = { method, headers, body: body === undefined ? undefined : JSON.stringify(body) };
     let response;
-    try {
-      response = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-    } catch (err) {
-      throw Object.assign(new Error("The gateway cannot be reached."), { status: 0 });
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        response = await fetch(path, init);
+      } catch (err) {
+        if (method === "POST" && attempt < 3) { await sleep(500 * attempt); continue; }
+        throw Object.assign(new Error("The gateway cannot be reached."), { status: 0 });
+      }
+      if (response.status !== 503 || method !== "POST" || attempt >= 3) break;
+      await sleep(1000 * attempt);
     }
     let data = null;
     try { data = await response.json(); } catch (_) { /* empty body */ }
@@ -48,6 +57,12 @@
     }
     return data;
   }
+  function requestId() {  // randomUUID needs a secure context; plain http elsewhere has none
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+  }
+  function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
   function showError(err) {
     if (!err) { el.error.hidden = true; el.error.textContent = ""; return; }
     el.error.textContent = err.status === 401
@@ -210,22 +225,26 @@
       else if (m.role === "agent") {
         if (m.text) setText(bubble("agent", `seq-${m.seq}`), m.text);
       }
-      if (m.tool_call) {
-        const card = toolCard(m.tool_call.id, m.tool_call.name);
-        showArgs(card, m.tool_call.args);
+      if (m.toolCall) {
+        const card = toolCard(m.toolCall.id, m.toolCall.name);
+        showArgs(card, m.toolCall.args);
       }
-      if (m.tool_result) {
-        const r = m.tool_result;
-        const card = toolCard(r.call_id, r.name);
+      if (m.toolResult) {
+        const r = m.toolResult;
+        const card = toolCard(r.callId, r.name);
         clearActions(card);
         if (r.ok) { setToolState(card, "Done.", "ok"); showResult(card, r.output); }
         else setToolState(card, `Failed: ${r.error || "unknown error"}`, "failed");
       }
     }
-    if (snap.pending_call) {
-      const card = toolCard(snap.pending_call.id, snap.pending_call.name);
-      showArgs(card, snap.pending_call.args);
-      if (snap.status === "awaiting_confirmation") askConfirmation(card, snap.pending_call.id);
+    for (const li of el.transcript.querySelectorAll("li.tool")) {
+      if (!snap.pendingToolCall || li.dataset.callId !== snap.pendingToolCall.id) clearActions(li);
+    }
+    if (snap.pendingToolCall) {
+      const call = snap.pendingToolCall;
+      const card = toolCard(call.id, call.name);
+      showArgs(card, call.args);
+      if (snap.status === "awaiting_confirmation") askConfirmation(card, call.id);
     }
     setConversationStatus(snap.status);
   }
@@ -284,6 +303,12 @@
         const card = toolCard(v.toolCallId, v.name);
         showArgs(card, v.args);
         askConfirmation(card, v.toolCallId);
+        break;
+      }
+      case "tool_call_withdrawn": {
+        const card = toolCard(v.toolCallId);
+        clearActions(card);
+        setToolState(card, "Withdrawn: you answered with a message instead.", "rejected");
         break;
       }
       case "tool_call_decided": {
