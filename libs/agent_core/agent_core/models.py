@@ -134,8 +134,8 @@ class PendingDecision(_Model):
     reason: str | None = None
 
 
-class WorkflowState(_Model):
-    """All state of a conversation, handed whole to continue-as-new."""
+class _ConversationFields(_Model):
+    """What both workflow versions keep of a conversation."""
 
     conversation_id: str
     tenant: str
@@ -148,11 +148,16 @@ class WorkflowState(_Model):
     prompts: list[Prompt] = Field(default_factory=list)
     pending_call: ToolCall | None = None
     decision: PendingDecision | None = None
-    proposing_call_id: str | None = None
     status: ConversationStatus = ConversationStatus.AWAITING_INPUT
     ended: bool = False
     next_seq: int = 1
     run_number: int = 1
+
+
+class WorkflowState(_ConversationFields):
+    """All state of a 0.1 ``AgentWorkflow``, handed whole to continue-as-new."""
+
+    proposing_call_id: str | None = None
 
 
 class WorkflowInput(_Model):
@@ -269,13 +274,16 @@ class PlanTurnInput(_Model):
 class AgentStep(_Model):
     """The planner's decision. ``tool_call`` is set when ``next`` is ``confirm``;
     ``refuse`` answers a user message that does not fit the goal.
-    ``message_id`` names the streamed text message the response was sent as."""
+    ``message_id`` names the streamed text message the response was sent as;
+    ``stale_messages`` the ones earlier attempts and repairs of the call may
+    have left open."""
 
     next: Literal["question", "confirm", "done", "refuse"]
     response: str
     tool_call: ToolCall | None = None
     error: str | None = None
     message_id: str | None = None
+    stale_messages: list[str] = Field(default_factory=list)
 
 
 class SummarizeInput(_Model):
@@ -299,7 +307,7 @@ class RunToolInput(_Model):
 # ---- the conversation workflow (one author of its events) ----------------------
 
 
-class ConversationState(_Model):
+class ConversationState(_ConversationFields):
     """All state of a ``ConversationWorkflow``, handed whole to continue-as-new.
 
     ``events_written`` counts the events the workflow has authored: each gets the
@@ -309,24 +317,9 @@ class ConversationState(_Model):
     first answer across continue-as-new too (Temporal dedups only within a run).
     """
 
-    conversation_id: str
-    tenant: str
-    goal_id: str
-    queues: TaskQueues = Field(default_factory=TaskQueues)
-    config: AgentConfig | None = None
-    transcript: list[Message] = Field(default_factory=list)
-    summary: str = ""
-    summarized_upto: int = 0
-    prompts: list[Prompt] = Field(default_factory=list)
-    pending_call: ToolCall | None = None
-    decision: PendingDecision | None = None
-    status: ConversationStatus = ConversationStatus.AWAITING_INPUT
-    ended: bool = False
-    next_seq: int = 1
     events_written: int = 0
     run_id: str | None = None
     answered: dict[str, int] = Field(default_factory=dict)
-    run_number: int = 1
 
 
 class ConversationInput(_Model):

@@ -263,11 +263,11 @@ class ConversationWorkflow:
     def _announce(self, seq: int, step: AgentStep) -> None:
         """The agent's whole message; a fallback that was never streamed is sent whole.
 
-        Text that other attempts or repairs of the call left open is closed and
-        voided, and the answer's own message ended: each a no-op when the
-        activity already wrote it."""
+        Text that other attempts or repairs of the call may have left open is
+        closed and voided (every attempt's, when the call failed), and the
+        answer's own message ended: each a no-op when already written."""
         mid = step.message_id or f"msg-{seq}-fallback"
-        stale = [m for m in self._attempt_messages(seq) if m != mid]
+        stale = step.stale_messages if step.message_id else self._attempt_messages(seq)
         self._emit(*ev.close_messages(seq, stale))
         if step.message_id is None:
             self._emit(*ev.whole_message(seq, mid, step.response))

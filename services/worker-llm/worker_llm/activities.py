@@ -88,7 +88,11 @@ class LLMActivities:
                 continue
             TURNS.labels(step.next).inc()
             await stream.finish(step.response)
-            return step.model_copy(update={"message_id": stream.message_id})
+            stale = [*self._earlier_messages(ctx.seq, attempt)]
+            stale += [ev.message_id(ctx.seq, attempt, r) for r in range(repair)]
+            return step.model_copy(
+                update={"message_id": stream.message_id, "stale_messages": stale}
+            )
         return AgentStep(next="question", response=_CONFUSED)
 
     @activity.defn(name=act.SUMMARIZE)
@@ -135,11 +139,14 @@ class LLMActivities:
 
     async def _void_earlier_attempts(self, ctx: TurnContext, attempt: int) -> None:
         """Close and void what earlier attempts of this call streamed (if anything)."""
-        if attempt == 1:
-            return
+        mids = self._earlier_messages(ctx.seq, attempt)
+        if mids:
+            events = ev.close_messages(ctx.seq, mids)
+            await publish_quietly(self._sink, ctx.conversation_id, events)
+
+    def _earlier_messages(self, seq: int, attempt: int) -> list[str]:
         repairs = range(self._config.max_repairs + 1)
-        mids = [ev.message_id(ctx.seq, a, r) for a in range(1, attempt) for r in repairs]
-        await publish_quietly(self._sink, ctx.conversation_id, ev.close_messages(ctx.seq, mids))
+        return [ev.message_id(seq, a, r) for a in range(1, attempt) for r in repairs]
 
 
 def _repair_request(reply: ModelReply, problem: Malformed) -> list[dict[str, Any]]:
