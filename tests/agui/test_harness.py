@@ -8,16 +8,13 @@ small SSE server defined here (Starlette + sse-starlette on a real uvicorn).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import json
-import socket
 import subprocess
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 from sse_starlette import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -34,6 +31,7 @@ from tests.agui.client import (
     run_conversation,
     verify_events,
 )
+from tests.support.gateway import serve
 
 pytestmark = requires_node
 
@@ -238,17 +236,6 @@ def test_bad_input_is_a_harness_error() -> None:
 # --- HttpAgent against a tiny SSE server ----------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class _Server(uvicorn.Server):
-    def install_signal_handlers(self) -> None:  # the test runner owns signals
-        pass
-
-
 class Agent:
     """The test endpoint: records every RunAgentInput it is sent."""
 
@@ -330,25 +317,10 @@ class Agent:
 @pytest.fixture(scope="module")
 async def endpoint() -> AsyncIterator[tuple[str, Agent]]:
     agent = Agent()
-    port = _free_port()
     # No lifespan: with force_exit uvicorn skips lifespan shutdown and leaves the task
     # pending until the (session-scoped) loop closes.
-    config = uvicorn.Config(
-        agent.app(), host="127.0.0.1", port=port, log_level="warning", lifespan="off"
-    )
-    server = _Server(config)
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}", agent
-    finally:
-        server.should_exit = True
-        server.force_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(task, 5)
+    async with serve(agent.app(), lifespan="off") as base:
+        yield base, agent
 
 
 def _types(events: list[dict[str, Any]]) -> list[str]:

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import redis.asyncio as aioredis
 
@@ -73,6 +74,19 @@ async def private_redis() -> AsyncIterator[PrivateRedis]:
             await server.stop()
 
 
+async def _first_proposal(http: httpx.AsyncClient) -> tuple[str, str, list[Frame]]:
+    """Start a travel conversation and read its stream up to the first proposal."""
+    created = await http.post(
+        "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+    )
+    assert created.status_code == 201, created.text
+    cid, url = created.json()["id"], created.json()["events_url"]
+    frames = await read_frames(
+        http, url, until=lambda f: f.kind == "tool_call_awaiting_confirmation"
+    )
+    return cid, url, frames
+
+
 async def test_redis_restart_mid_conversation_resumes_from_snapshot(
     client, fake_llm, private_redis
 ):
@@ -82,17 +96,9 @@ async def test_redis_restart_mid_conversation_resumes_from_snapshot(
         gateway(stack.settings) as base,
         api_client(base, keys["alice"]) as http,
     ):
-        created = await http.post(
-            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
-        )
-        assert created.status_code == 201, created.text
-        cid, url = created.json()["id"], created.json()["events_url"]
-        conv = f"/v1/conversations/{cid}"
-
         # Read until the agent asks to confirm its first tool call, then drop the connection.
-        before = await read_frames(
-            http, url, until=lambda f: f.kind == "tool_call_awaiting_confirmation"
-        )
+        cid, url, before = await _first_proposal(http)
+        conv = f"/v1/conversations/{cid}"
         last_id = before[-1].id
 
         await private_redis.restart()  # every stream and key is gone
@@ -157,22 +163,16 @@ async def test_redis_restart_mid_conversation_resumes_from_snapshot(
 async def test_events_made_while_redis_is_down_reach_an_open_stream(
     client, fake_llm, private_redis
 ):
-    """A publish that meets a dead Redis is retried until it lands: a client that
-    stayed connected sees every event of the turn, once, in order."""
+    """A publish that meets a dead Redis is retried until it lands: the turn made
+    meanwhile reaches a client that resumes, with no workflow event twice."""
     api_keys, keys = tenant_keys("alice")
     async with (
         agent_stack(client, fake_llm, private_redis.url, api_keys=api_keys) as stack,
         gateway(stack.settings) as base,
         api_client(base, keys["alice"]) as http,
     ):
-        created = await http.post(
-            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
-        )
-        cid, url = created.json()["id"], created.json()["events_url"]
+        cid, url, before = await _first_proposal(http)
         conv = f"/v1/conversations/{cid}"
-        before = await read_frames(
-            http, url, until=lambda f: f.kind == "tool_call_awaiting_confirmation"
-        )
         await private_redis.stop()
         call = (await http.get(conv)).json()["pending_tool_call"]
         r = await http.post(f"{conv}/tool-calls/{call['id']}/confirm")

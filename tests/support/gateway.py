@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import uvicorn
+from starlette.types import ASGIApp
 
 from agent_api.main import create_app
 from agent_core.settings import Settings
@@ -30,11 +31,11 @@ class _Server(uvicorn.Server):
 
 
 @contextlib.asynccontextmanager
-async def gateway(settings: Settings) -> AsyncIterator[str]:
-    """Serve ``create_app(settings)`` on a free port; yields the base URL."""
+async def serve(app: ASGIApp, lifespan: str = "on") -> AsyncIterator[str]:
+    """Serve an ASGI app on a free port in this event loop; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        create_app(settings), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
+        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve())
@@ -49,6 +50,13 @@ async def gateway(settings: Settings) -> AsyncIterator[str]:
         server.force_exit = True
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 5)
+
+
+@contextlib.asynccontextmanager
+async def gateway(settings: Settings) -> AsyncIterator[str]:
+    """Serve ``create_app(settings)`` on a free port; yields the base URL."""
+    async with serve(create_app(settings)) as base:
+        yield base
 
 
 def api_client(base_url: str, key: str | None = None) -> httpx.AsyncClient:
