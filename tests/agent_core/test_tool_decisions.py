@@ -139,6 +139,9 @@ async def test_confirm_with_nothing_pending_or_the_wrong_call_is_refused(
         first = await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
         again = await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)
         assert again == first
+        with pytest.raises(WorkflowUpdateFailedError) as decided:
+            await stack.conversations.reject(stack.tenant, cid, snap.pending_call.id, None)
+        assert decided.value.cause.type == ErrorType.NOTHING_PENDING
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
     results = [m.tool_result for m in snap.transcript if m.tool_result]
     assert [r.name for r in results] == ["find_events"]

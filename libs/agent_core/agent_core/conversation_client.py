@@ -135,11 +135,12 @@ class ConversationClient:
     async def confirm(
         self, tenant: str, conversation_id: str, call_id: str, run_id: str | None = None
     ) -> ToolDecisionResult:
-        """Approve the proposal ``call_id``; one decision per proposal (the update id)."""
+        """Approve the proposal ``call_id``: a retry gets the first answer (the update
+        id), a reject after it is refused (the proposal is decided)."""
         return await self.handle(tenant, conversation_id).execute_update(
             ConversationWorkflow.confirm_tool,
             ToolDecisionInput(call_id=call_id, run_id=run_id),
-            id=_update_id("decision", call_id),
+            id=_update_id("confirm", call_id),
         )
 
     async def reject(
@@ -153,7 +154,7 @@ class ConversationClient:
         return await self.handle(tenant, conversation_id).execute_update(
             ConversationWorkflow.reject_tool,
             ToolDecisionInput(call_id=call_id, reason=reason, run_id=run_id),
-            id=_update_id("decision", call_id),
+            id=_update_id("reject", call_id),
         )
 
     async def end(

@@ -28,6 +28,7 @@ __all__ = [
     "Prompt",
     "PromptSource",
     "PublishEventsInput",
+    "RunError",
     "RunToolInput",
     "SendPromptInput",
     "SendPromptResult",
@@ -132,6 +133,13 @@ class PendingDecision(_Model):
     call_id: str
     approved: bool
     reason: str | None = None
+
+
+class RunError(_Model):
+    """Why the run in progress will end with ``RUN_ERROR``."""
+
+    code: str
+    message: str
 
 
 class _ConversationFields(_Model):
@@ -319,6 +327,7 @@ class ConversationState(_ConversationFields):
 
     events_written: int = 0
     run_id: str | None = None
+    run_error: RunError | None = None
     answered: dict[str, int] = Field(default_factory=dict)
 
 

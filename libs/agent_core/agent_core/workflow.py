@@ -51,6 +51,7 @@ with workflow.unsafe.imports_passed_through():
         Prompt,
         PromptSource,
         PublishEventsInput,
+        RunError,
         RunToolInput,
         SendPromptInput,
         SendPromptResult,
@@ -96,7 +97,6 @@ class ConversationWorkflow:
         self._publishing = False
         self._closing = False
         self._summary: asyncio.Task[None] | None = None
-        self._run_error: tuple[str, str] | None = None
         if input.state is None:
             self._emit(
                 ev.conversation_created(input.conversation_id, input.goal_id), run_id=input.run_id
@@ -252,7 +252,7 @@ class ConversationWorkflow:
         )
         self._announce(seq, step)
         if step.error:
-            self._run_error = (step.error, step.response)
+            state.run_error = RunError(code=step.error, message=step.response)
         if step.next == "done" and not self._user_waiting():
             state.ended = True
         elif proposal is not None:
@@ -433,14 +433,13 @@ class ConversationWorkflow:
         if state.run_id is None:
             return
         seq = state.next_seq - 1
-        if self._run_error is not None:
-            code, message = self._run_error
-            last = ev.run_error(seq, code, message)
+        if state.run_error is not None:
+            last = ev.run_error(seq, state.run_error.code, state.run_error.message)
         else:
             waiting = state.pending_call if state.decision is None else None
             text = state.transcript[-1].text if waiting is not None else ""
             last = ev.run_finished(state.conversation_id, state.run_id, seq, waiting, text)
-        self._run_error = None
+        state.run_error = None
         self._number(last)
         state.run_id = None
 
