@@ -8,7 +8,15 @@ from __future__ import annotations
 
 from prometheus_client import Counter, Histogram
 
-__all__ = ["LLM_LATENCY", "LLM_TOKENS", "TOOL_FAILURES", "TOOL_LATENCY", "TURNS"]
+__all__ = [
+    "EVENTS_PUBLISHED",
+    "LLM_LATENCY",
+    "LLM_TOKENS",
+    "PUBLISH_LATENCY",
+    "TOOL_FAILURES",
+    "TOOL_LATENCY",
+    "TURNS",
+]
 
 TURNS = Counter("agent_turns_total", "Agent turns planned, by outcome", ["next"])
 LLM_LATENCY = Histogram(
@@ -25,3 +33,9 @@ TOOL_LATENCY = Histogram(
     buckets=(0.01, 0.05, 0.1, 0.5, 1, 5, 30),
 )
 TOOL_FAILURES = Counter("agent_tool_failures_total", "Tool runs that failed, by tool", ["tool"])
+PUBLISH_LATENCY = Histogram(
+    "agent_event_publish_seconds",
+    "Time to write one batch of the workflow's events to the log",
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1),
+)
+EVENTS_PUBLISHED = Counter("agent_events_published_total", "Workflow events written to the log")

@@ -12,6 +12,7 @@ from temporalio import activity
 
 from agent_core import activity_names as act
 from agent_core.event_log import EventLog
+from agent_core.metrics import EVENTS_PUBLISHED, PUBLISH_LATENCY
 from agent_core.models import PublishEventsInput
 
 __all__ = ["EventPublisher"]
@@ -25,6 +26,8 @@ class EventPublisher:
     @activity.defn(name=act.PUBLISH_EVENTS)
     async def publish_events(self, input: PublishEventsInput) -> None:
         """Append the batch; after the last one, shorten the log's life."""
-        await self._log.publish(input.conversation_id, input.events)
+        with PUBLISH_LATENCY.time():
+            await self._log.publish(input.conversation_id, input.events)
+        EVENTS_PUBLISHED.inc(len(input.events))
         if input.final:
             await self._log.expire(input.conversation_id, self._ended_retention)
