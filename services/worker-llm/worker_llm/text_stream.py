@@ -33,8 +33,9 @@ async def publish_quietly(
 class TextStream:
     """Publishes one agent message as start, coalesced deltas and end.
 
-    Deltas are flushed when ``min_chars`` are buffered or ``max_delay``
-    seconds have passed, bounding the event rate for very chatty models.
+    The first delta is sent at once; later ones are flushed when ``min_chars``
+    are buffered or ``max_delay`` seconds have passed, bounding the event rate
+    for very chatty models.
     """
 
     def __init__(
@@ -62,7 +63,8 @@ class TextStream:
         self._buffer += delta
         self.text += delta
         if (
-            len(self._buffer) >= self._min_chars
+            self._index == 0  # the first token goes out at once: it is what users wait for
+            or len(self._buffer) >= self._min_chars
             or time.monotonic() - self._last_flush >= self._max_delay
         ):
             await self.flush()
