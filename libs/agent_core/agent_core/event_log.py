@@ -15,6 +15,7 @@ gone or trimmed rebuilds its view from a snapshot.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
@@ -32,16 +33,17 @@ __all__ = ["WAKE_CHANNEL", "EventLog", "LoggedEvent", "conversation_of", "stream
 WAKE_CHANNEL = "conv-events:appended"
 
 
-# KEYS: stream, key hash, wake channel. ARGV: maxlen, ttl, then (key, payload, after)
-# triples; an event whose ``after`` key is set but not in the hash is skipped.
-# Readers are woken by the stream key published on the channel.
+# KEYS: stream, key hash, wake channel. ARGV: maxlen, ttl, then per event: key,
+# payload, after, type, tag, n. An event whose ``after`` key is set but not in the
+# hash is skipped. Readers are woken by the stream key published on the channel.
 _APPEND = """
 local added = 0
-for i = 3, #ARGV, 3 do
+for i = 3, #ARGV, 6 do
   local after = ARGV[i + 2]
   if redis.call('HEXISTS', KEYS[2], ARGV[i]) == 0
      and (after == '' or redis.call('HEXISTS', KEYS[2], after) == 1) then
-    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'key', ARGV[i], 'event', ARGV[i + 1])
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'key', ARGV[i],
+      'event', ARGV[i + 1], 'type', ARGV[i + 3], 'tag', ARGV[i + 4], 'n', ARGV[i + 5])
     redis.call('HSET', KEYS[2], ARGV[i], id)
     added = added + 1
   end
@@ -57,11 +59,29 @@ return added
 
 @dataclass(frozen=True)
 class LoggedEvent:
-    """An event as read back: its stream entry id, key and AG-UI JSON."""
+    """An event as read back: its stream entry id, key, AG-UI JSON, and what
+    routing needs without parsing it (see ``EventRecord``)."""
 
     id: str
     key: str
     data: str
+    type: str = ""
+    tag: str = ""
+    n: int | None = None
+
+    @classmethod
+    def of(cls, entry_id: str, fields: dict[str, str]) -> LoggedEvent:
+        data, n = fields.get("event", "{}"), fields.get("n", "")
+        # entries written before 0.2 carry no type field: read it from the JSON
+        kind = fields.get("type") or str(json.loads(data).get("type", ""))
+        return cls(
+            entry_id,
+            fields.get("key", ""),
+            data,
+            kind,
+            fields.get("tag", ""),
+            int(n) if n.isdigit() else None,
+        )
 
 
 _STREAM_PREFIX, _STREAM_SUFFIX = "conv:", ":events"
@@ -125,7 +145,8 @@ class EventLog:
             return
         args: list[str | int] = [self._maxlen, self._ttl]
         for event in events:
-            args += [event.key, event.data, event.after or ""]
+            n = "" if event.n is None else str(event.n)
+            args += [event.key, event.data, event.after or "", event.type, event.tag, n]
         keys = [stream_key(conversation_id), _keys_key(conversation_id), WAKE_CHANNEL]
         try:
             await self._append(keys=keys, args=args)
@@ -162,7 +183,7 @@ class EventLog:
             {stream_key(conversation_id): after}, count=count, block=block_ms
         )
         return [
-            LoggedEvent(entry_id, fields.get("key", ""), fields.get("event", "{}"))
+            LoggedEvent.of(entry_id, fields)
             for _, entries in reply or []
             for entry_id, fields in entries
         ]
@@ -174,7 +195,7 @@ class EventLog:
         entries = await self._redis.xrevrange(
             stream_key(conversation_id), max=before, min="-", count=count
         )
-        return [LoggedEvent(i, f.get("key", ""), f.get("event", "{}")) for i, f in entries]
+        return [LoggedEvent.of(i, f) for i, f in entries]
 
     async def contains(self, conversation_id: str, entry_id: str) -> bool:
         """Whether ``entry_id`` is still in the stream (not trimmed, not lost)."""

@@ -136,8 +136,24 @@ class ConversationEvent:
             by_alias=True, exclude_none=True
         )
 
+    @property
+    def tag(self) -> str:
+        """A CUSTOM event's name (``status_changed:<status>`` for a status), else ""."""
+        if not isinstance(self.event, CustomEvent):
+            return ""
+        if self.event.name == CustomName.STATUS_CHANGED:
+            return f"{self.event.name}:{self.event.value['status']}"
+        return self.event.name
+
     def record(self) -> EventRecord:
-        return EventRecord(key=self.key, data=self.to_json(), after=self.after)
+        return EventRecord(
+            key=self.key,
+            data=self.to_json(),
+            after=self.after,
+            type=self.type,
+            tag=self.tag,
+            n=self.n,
+        )
 
 
 class EventSink(Protocol):

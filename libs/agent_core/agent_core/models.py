@@ -348,11 +348,17 @@ class EventRecord(_Model):
     """One serialized event: its deterministic key and its AG-UI JSON.
 
     ``after`` (optional) is a key that must already be in the log for this
-    event to be appended: closing a text message only if it was opened."""
+    event to be appended: closing a text message only if it was opened.
+    ``type``, ``tag`` and ``n`` are stored beside the JSON, so readers route
+    an event without parsing it: ``tag`` is a CUSTOM event's name, with the
+    status for ``status_changed`` (``status_changed:ended``)."""
 
     key: str
     data: str
     after: str | None = None
+    type: str = ""
+    tag: str = ""
+    n: int | None = None
 
 
 class PublishEventsInput(_Model):

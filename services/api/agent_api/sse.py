@@ -50,6 +50,7 @@ SEP = "\n"
 # without its end being logged (Redis was down at the time).
 _IDLE_CHECK_SECONDS = 3.0
 _RUN_ENDS = ("RUN_FINISHED", "RUN_ERROR")
+_ENDED = "status_changed:ended"
 
 Snapshotter = Callable[[], Awaitable[SnapshotState]]
 IsClosed = Callable[[], Awaitable[bool]]
@@ -72,7 +73,7 @@ class StreamCursor:
             self.expect_first = False
             if entry.key != ev.FIRST_EVENT_KEY:
                 return False, True  # the log was lost, not yet to come
-        n = _number(entry.data)
+        n = entry.n
         if n is None:
             return True, False
         if self.last_n and n <= self.last_n:
@@ -83,10 +84,9 @@ class StreamCursor:
 
     def finishes(self, entry: LoggedEvent) -> bool:
         """Whether the stream ends after this entry (the run that closes the end)."""
-        data = json.loads(entry.data)
-        if data.get("name") == "status_changed" and data.get("value", {}).get("status") == "ended":
+        if entry.tag == _ENDED:
             self.ended = True
-        return self.ended and data.get("type") in _RUN_ENDS
+        return self.ended and entry.type in _RUN_ENDS
 
 
 def _sse(**fields: Any) -> ServerSentEvent:
@@ -94,14 +94,8 @@ def _sse(**fields: Any) -> ServerSentEvent:
     return ServerSentEvent(**fields, sep=SEP)
 
 
-def _number(data: str) -> int | None:
-    n = json.loads(data).get("metadata", {}).get("n")
-    return n if isinstance(n, int) else None
-
-
 def _frame(entry: LoggedEvent) -> ServerSentEvent:
-    kind = json.loads(entry.data).get("type", "CUSTOM")
-    return _sse(data=entry.data, id=entry.id, event=kind, retry=RETRY_MS)
+    return _sse(data=entry.data, id=entry.id, event=entry.type or "CUSTOM", retry=RETRY_MS)
 
 
 async def _snapshot_frame(
@@ -124,9 +118,8 @@ async def _snapshot_frame(
 async def _last_number(log_: EventLog, conversation_id: str, position: str) -> int:
     """The workflow number of the newest numbered entry at or before ``position``."""
     for entry in await log_.read_back(conversation_id, position, count=200):
-        n = _number(entry.data)
-        if n is not None:
-            return n
+        if entry.n is not None:
+            return entry.n
     return 0
 
 
@@ -219,12 +212,11 @@ async def run_frames(
                 continue
             for entry in entries:
                 position = entry.id
-                data = json.loads(entry.data)
-                kind = data.get("type")
-                started = started or (kind == "RUN_STARTED" and data.get("runId") == run_id)
+                if not started and entry.type == "RUN_STARTED":
+                    started = json.loads(entry.data).get("runId") == run_id
                 if started:
-                    yield _sse(data=entry.data, id=entry.id, event=kind)
-                    if kind in _RUN_ENDS:
+                    yield _sse(data=entry.data, id=entry.id, event=entry.type)
+                    if entry.type in _RUN_ENDS:
                         return
             if not entries:
                 with contextlib.suppress(TimeoutError):
