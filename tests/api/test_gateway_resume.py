@@ -93,3 +93,29 @@ async def test_idle_stream_stays_quiet_and_live(client, fake_llm, redis_url, cap
     ]  # fmt: skip
     assert received[-1][0] - sent_at < 1.0
     assert "event log unreachable" not in caplog.text
+
+
+async def test_many_streams_of_one_conversation_see_the_same_events(client, fake_llm, redis_url):
+    """Streams opened at different moments share one reader and miss nothing."""
+    api_keys, keys = tenant_keys("alice")
+    async with (
+        agent_stack(client, fake_llm, redis_url, api_keys=api_keys) as stack,
+        gateway(stack.settings) as base,
+        api_client(base, keys["alice"]) as http,
+    ):
+        created = await http.post(
+            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+        )
+        conversation_id, url = created.json()["id"], created.json()["events_url"]
+        early = [asyncio.create_task(read_frames(http, url, until=_end)) for _ in range(20)]
+        driver = asyncio.create_task(
+            read_frames(http, url, until=_end, on_frame=auto_confirm(http, conversation_id))
+        )
+        await asyncio.sleep(0.5)
+        late = [asyncio.create_task(read_frames(http, url, until=_end)) for _ in range(20)]
+        reads = await asyncio.wait_for(asyncio.gather(driver, *early, *late), 60)
+
+    expected = _ids_and_keys(reads[0])
+    assert expected and reads[0][-1].is_end
+    for frames in reads[1:]:
+        assert _ids_and_keys(frames) == expected

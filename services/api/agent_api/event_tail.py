@@ -1,13 +1,17 @@
-"""One subscription per gateway process, waking the SSE streams it serves.
+"""One subscription and one reader per conversation, for every SSE stream of a gateway.
 
-The append script publishes the conversation's stream key on one pub/sub channel
-(``event_log.WAKE_CHANNEL``) whenever it adds entries. This task listens on
-that channel and sets an ``asyncio.Event`` for each watcher of that
-conversation; the woken streams then make one short, non-blocking read each.
-No stream blocks on Redis or polls it, so thousands of open streams hold no
-connection while they wait. Pub/sub is a wake-up, not the data: a message
-missed while Redis was away is made up for by the streams' idle re-check,
-and every watcher is woken when the subscription is re-established.
+The append script publishes the conversation's stream key on one pub/sub
+channel (``event_log.WAKE_CHANNEL``) whenever it adds entries. This task
+listens on that channel; for a conversation some stream watches, one feed
+reads the new entries once and keeps the recent ones in memory, then wakes
+the conversation's streams, which take what follows their position from the
+feed (``after``). A stream further behind than the feed reaches (a resume
+from long ago) reads Redis itself until it catches up. So no stream blocks on
+Redis or polls it, and a thousand streams of one conversation cost one read.
+
+Pub/sub is a wake-up, not the data: a message missed while Redis was away is
+made up for by the streams' idle re-check, and every feed re-reads when the
+subscription comes back.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
 from collections.abc import Iterator
 from types import TracebackType
 from typing import Self
@@ -23,19 +26,59 @@ from typing import Self
 import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
-from agent_core.event_log import WAKE_CHANNEL, conversation_of
+from agent_core.event_log import WAKE_CHANNEL, EventLog, LoggedEvent, conversation_of
 
 __all__ = ["EventTail"]
 
 log = logging.getLogger(__name__)
 
+_KEPT = 2_000  # recent entries a feed keeps for streams that follow it
+
+
+class _Feed:
+    """The recent entries of one conversation, read once for all its streams."""
+
+    def __init__(self, start: str) -> None:
+        self.start = start  # the position the kept entries follow
+        self.entries: list[LoggedEvent] = []
+        self.index: dict[str, int] = {}
+        self.watchers: set[asyncio.Event] = set()
+        self.reading: asyncio.Task[None] | None = None
+        self.again = False
+
+    @property
+    def position(self) -> str:
+        return self.entries[-1].id if self.entries else self.start
+
+    def after(self, position: str) -> list[LoggedEvent] | None:
+        """The kept entries after ``position``; None when it is not in reach."""
+        if position == self.start:
+            return list(self.entries)
+        at = self.index.get(position)
+        return None if at is None else self.entries[at + 1 :]
+
+    def add(self, entries: list[LoggedEvent]) -> None:
+        self.entries += entries
+        if len(self.entries) > _KEPT:
+            dropped = self.entries[: len(self.entries) - _KEPT]
+            self.start, self.entries = dropped[-1].id, self.entries[len(dropped) :]
+            self.index = {e.id: i for i, e in enumerate(self.entries)}
+        else:
+            first = len(self.entries) - len(entries)
+            self.index.update((e.id, first + i) for i, e in enumerate(entries))
+
+    def wake(self) -> None:
+        for event in self.watchers:
+            event.set()
+
 
 class EventTail:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, log_: EventLog) -> None:
         self._redis = aioredis.from_url(
             redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
         )
-        self._watchers: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self._log = log_
+        self._feeds: dict[str, _Feed] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> Self:
@@ -48,43 +91,73 @@ class EventTail:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        tasks = [self._task, *(f.reading for f in self._feeds.values())]
+        for task in tasks:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self._redis.aclose()
 
     @contextlib.contextmanager
-    def watch(self, conversation_id: str) -> Iterator[asyncio.Event]:
-        """An event set whenever the conversation's log may have grown."""
+    def watch(self, conversation_id: str, position: str) -> Iterator[asyncio.Event]:
+        """An event set whenever the conversation's log has grown; a stream at
+        ``position`` starts the feed there if it is the first."""
+        feed = self._feeds.get(conversation_id)
+        if feed is None:
+            feed = self._feeds[conversation_id] = _Feed(position)
+            self._refresh(conversation_id)  # what the log already holds after it
         event = asyncio.Event()
-        self._watchers[conversation_id].add(event)
+        feed.watchers.add(event)
         try:
             yield event
         finally:
-            watchers = self._watchers[conversation_id]
-            watchers.discard(event)
-            if not watchers:
-                del self._watchers[conversation_id]
+            feed.watchers.discard(event)
+            if not feed.watchers:
+                if feed.reading is not None:
+                    feed.reading.cancel()
+                del self._feeds[conversation_id]
+
+    def after(self, conversation_id: str, position: str) -> list[LoggedEvent] | None:
+        """What follows ``position`` in the feed, or None: read Redis to catch up."""
+        feed = self._feeds.get(conversation_id)
+        return None if feed is None else feed.after(position)
 
     async def _run(self) -> None:
         while True:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(WAKE_CHANNEL)
-                    self._wake_all()  # anything appended while we were not listening
+                    for conversation_id in list(self._feeds):  # what came while away
+                        self._refresh(conversation_id)
                     async for message in pubsub.listen():
-                        self._wake(conversation_of(str(message.get("data", ""))))
+                        self._refresh(conversation_of(str(message.get("data", ""))))
             except RedisError:
                 log.warning("event tail: Redis unreachable; waking streams to recover")
-                self._wake_all()
+                for feed in self._feeds.values():
+                    feed.wake()
                 await asyncio.sleep(1)
 
-    def _wake(self, conversation_id: str) -> None:
-        for event in self._watchers.get(conversation_id, ()):
-            event.set()
+    def _refresh(self, conversation_id: str) -> None:
+        feed = self._feeds.get(conversation_id)
+        if feed is None:
+            return
+        if feed.reading is not None and not feed.reading.done():
+            feed.again = True
+            return
+        feed.reading = asyncio.create_task(self._read(conversation_id, feed))
 
-    def _wake_all(self) -> None:
-        for watchers in self._watchers.values():
-            for event in watchers:
-                event.set()
+    async def _read(self, conversation_id: str, feed: _Feed) -> None:
+        """Read until nothing is new, then wake the conversation's streams."""
+        while True:
+            feed.again = False
+            try:
+                entries = await self._log.read_after(conversation_id, feed.position)
+            except RedisError:
+                feed.wake()  # the streams' own reads notice and recover
+                return
+            feed.add(entries)
+            if entries:
+                feed.wake()
+            if not entries and not feed.again:
+                return

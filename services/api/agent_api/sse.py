@@ -150,7 +150,7 @@ async def conversation_stream(
     is_closed: IsClosed,
     on_event: Callable[[], None] = lambda: None,
 ) -> AsyncIterator[ServerSentEvent]:
-    with tail.watch(conversation_id) as woken:
+    with tail.watch(conversation_id, cursor.position or "0") as woken:
         while True:
             if cursor.position is None:
                 frame, ended = await _snapshot_frame(log_, conversation_id, snapshot, cursor)
@@ -161,7 +161,7 @@ async def conversation_stream(
                 cursor.position = cursor.position or "0"
             woken.clear()
             try:
-                entries = await log_.read_after(conversation_id, cursor.position)
+                entries = await _next_entries(log_, tail, conversation_id, cursor.position)
             except RedisError:
                 log.warning("event log unreachable while streaming; retrying")
                 await asyncio.sleep(1)
@@ -186,6 +186,14 @@ async def conversation_stream(
                     cursor.position = None  # the end was not logged: finish from a snapshot
 
 
+async def _next_entries(
+    log_: EventLog, tail: EventTail, conversation_id: str, position: str
+) -> list[LoggedEvent]:
+    """What follows ``position``: from the shared feed, or from Redis to catch up."""
+    entries = tail.after(conversation_id, position)
+    return await log_.read_after(conversation_id, position) if entries is None else entries
+
+
 async def _recover(log_: EventLog, conversation_id: str, position: str) -> str | None:
     try:
         if position == "0" or await log_.contains(conversation_id, position):
@@ -201,11 +209,11 @@ async def run_frames(
     """The events of one AG-UI run, from its ``RUN_STARTED`` to its end, read
     from the log after ``position``: what an AG-UI client asked to see."""
     started = False
-    with tail.watch(conversation_id) as woken:
+    with tail.watch(conversation_id, position) as woken:
         while True:
             woken.clear()
             try:
-                entries = await log_.read_after(conversation_id, position)
+                entries = await _next_entries(log_, tail, conversation_id, position)
             except RedisError:
                 log.warning("event log unreachable while streaming a run; retrying")
                 await asyncio.sleep(1)
