@@ -7,7 +7,9 @@ Redis comes from testcontainers where a Docker engine answers, else from
 
 from __future__ import annotations
 
+import json
 import os
+import time
 from collections.abc import AsyncIterator, Iterator
 
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -17,6 +19,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from fake_llm import FakeLLM
+from tests.agui.client import node_available, verify_streams
 from tests.support.dev_server import start_dev_server
 
 
@@ -62,3 +65,24 @@ def redis_url() -> Iterator[str]:
 async def fake_llm() -> AsyncIterator[FakeLLM]:
     async with FakeLLM() as fake:
         yield fake
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def every_stream_is_ag_ui(redis_url: str) -> AsyncIterator[None]:
+    """After the suite: every conversation log it wrote to the shared Redis passes
+    the official AG-UI client's ``verifyEvents`` (and its schemas), whole."""
+    import redis.asyncio as aioredis
+
+    started_ms = int(time.time() * 1000)
+    yield
+    if not node_available():
+        return
+    streams: dict[str, list[dict]] = {}
+    async with aioredis.from_url(redis_url, decode_responses=True) as redis:
+        async for key in redis.scan_iter(match="conv:*:events", count=1000):
+            entries = await redis.xrange(key)
+            if entries and int(entries[0][0].split("-")[0]) >= started_ms:
+                streams[key] = [json.loads(fields["event"]) for _, fields in entries]
+    results = verify_streams(streams)
+    refused = {k: r for k, r in results.items() if not r["ok"]}
+    assert not refused, f"{len(refused)} of {len(results)} logs refused by verifyEvents: {refused}"

@@ -142,6 +142,25 @@ def verify_events(events: list[dict[str, Any]], *, timeout: float = 60) -> dict[
     return _parse_verify_output(proc.returncode, proc.stdout, proc.stderr)
 
 
+def verify_streams(
+    streams: dict[str, list[dict[str, Any]]], *, timeout: float = 300
+) -> dict[str, dict[str, Any]]:
+    """``verify_events`` for many sequences at once, in one node process."""
+    ensure_installed()
+    proc = subprocess.run(
+        ["node", str(VERIFY_SCRIPT)],
+        cwd=AGUI_DIR,
+        input=json.dumps({"streams": streams}),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    if proc.returncode != 0:
+        raise AguiHarnessError(f"verify.mjs failed (exit {proc.returncode}): {proc.stderr}")
+    return json.loads(proc.stdout)["results"]
+
+
 async def averify_events(events: list[dict[str, Any]], *, time_limit: float = 60) -> dict[str, Any]:
     """:func:`verify_events` without blocking the event loop."""
     await asyncio.to_thread(ensure_installed)

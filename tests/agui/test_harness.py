@@ -30,6 +30,7 @@ from tests.agui.client import (
     requires_node,
     run_conversation,
     verify_events,
+    verify_streams,
 )
 from tests.support.gateway import serve
 
@@ -446,3 +447,12 @@ async def test_stalled_stream_is_aborted_by_time_limit(endpoint: tuple[str, Agen
     assert _types(result["events"]) == ["RUN_STARTED", "RUN_ERROR"]
     assert result["events"][-1]["code"] == "abort"
     assert result["finished"] is False
+
+
+def test_many_streams_are_checked_apart_in_one_process() -> None:
+    started = {"type": "RUN_STARTED", "threadId": "t", "runId": "r"}
+    finished = {"type": "RUN_FINISHED", "threadId": "t", "runId": "r"}
+    custom = {"type": "CUSTOM", "name": "note", "value": {}}
+    results = verify_streams({"good": [started, custom, finished], "bad": [custom, finished]})
+    assert results["good"] == {"ok": True, "count": 3, "complete": True}
+    assert results["bad"]["ok"] is False and results["bad"]["index"] == 0

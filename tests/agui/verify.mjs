@@ -27,6 +27,9 @@
 //
 // Exit status 2 (message on stderr) only for harness errors: unreadable stdin, not a
 // JSON array, or the packages failing to load.
+//
+// Given {"streams": {name: [events], ...}} instead, it checks each sequence apart and
+// writes {"results": {name: result, ...}}: many streams, one node process.
 
 import { from } from "rxjs";
 import { verifyEvents } from "@ag-ui/client";
@@ -114,7 +117,20 @@ try {
 } catch (err) {
   harnessError(`stdin is not JSON: ${err.message}`);
 }
-if (!Array.isArray(events)) harnessError("stdin must be a JSON array of events");
+async function check(sequence) {
+  return checkSchemas(sequence) ?? (await checkSequence(sequence));
+}
 
-const result = checkSchemas(events) ?? (await checkSequence(events));
-process.stdout.write(`${JSON.stringify(result)}\n`);
+// An object {"streams": {name: [events], ...}} checks each sequence apart, in one
+// process: {"results": {name: result, ...}}.
+if (events && !Array.isArray(events) && typeof events.streams === "object") {
+  const results = {};
+  for (const [name, sequence] of Object.entries(events.streams)) {
+    if (!Array.isArray(sequence)) harnessError(`stream ${name} is not a JSON array`);
+    results[name] = sequence.length ? await check(sequence) : { ok: true, count: 0, complete: false };
+  }
+  process.stdout.write(`${JSON.stringify({ results })}\n`);
+} else {
+  if (!Array.isArray(events)) harnessError("stdin must be a JSON array of events");
+  process.stdout.write(`${JSON.stringify(await check(events))}\n`);
+}
