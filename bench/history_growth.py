@@ -13,8 +13,10 @@ turn from ``describe()``. It runs twice: with the default roll-over
 size) and with roll-over pushed out of reach, so turn 10 and turn 100 fall in
 one run and their per-turn deltas compare directly.
 
-Starts its own dev server (``temporal`` from the venv); Redis from
-``REDIS_URL``; the fake LLM on loopback. Writes bench/results/history_growth.json.
+Starts Temporal, a private Redis and the fake LLM with the shared start-up code
+(``durable_agent.harness.LocalStack``, the local stack without its gateway
+and workers, whose workers this runs in-process with its own settings).
+Writes bench/results/history_growth.json.
 """
 
 from __future__ import annotations
@@ -34,18 +36,17 @@ os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from agent_core.conversation_client import TENANT_KEY, ConversationClient
+from agent_core.conversation_client import ConversationClient
 from agent_core.event_log import EventLog
 from agent_core.models import ConversationSnapshot, ConversationStatus, TaskQueues
 from agent_core.settings import Settings
-from fake_llm import FakeLLM, Reply
+from durable_agent.harness import LocalStack
+from fake_llm import RemoteFakeLLM, Reply
 from worker_llm.main import build_workers as build_llm_workers
 from worker_tools.main import build_workers as build_tool_workers
 
-BIN = Path(sys.executable).parent
 RESULTS = Path(__file__).parent / "results" / "history_growth.json"
 COMMAND = "uv run python bench/history_growth.py"
 ANSWER = (
@@ -56,7 +57,7 @@ ANSWER = (
 )
 
 
-def _settings(fake: FakeLLM, redis_url: str, address: str, **overrides: Any) -> Settings:
+def _settings(fake: RemoteFakeLLM, redis_url: str, address: str, **overrides: Any) -> Settings:
     suffix = uuid.uuid4().hex[:8]
     values: dict[str, Any] = {
         "temporal_address": address,
@@ -72,7 +73,7 @@ def _settings(fake: FakeLLM, redis_url: str, address: str, **overrides: Any) -> 
     return Settings(**values)
 
 
-def _script_turn(fake: FakeLLM, turn: int) -> tuple[str, int]:
+def _script_turn(fake: RemoteFakeLLM, turn: int) -> tuple[str, int]:
     """Queue the model's replies for ``turn``; the user's text and the messages it adds."""
     if turn % 2:
         proposal = Reply.call("find_events", city="Melbourne", month="April")
@@ -105,9 +106,10 @@ async def _idle(conversations: ConversationClient, tenant: str, cid: str, messag
 
 
 async def drive(
-    client: Client, redis_url: str, turns: int, label: str, **overrides: Any
+    client: Client, redis_url: str, fake: RemoteFakeLLM, turns: int, label: str, **overrides: Any
 ) -> dict[str, Any]:
-    async with FakeLLM() as fake, EventLog(redis_url) as events:
+    fake.reset()
+    async with EventLog(redis_url) as events:
         address = client.service_client.config.target_host
         settings = _settings(fake, redis_url, address, **overrides)
         queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
@@ -198,30 +200,23 @@ def _summarise(
 
 
 async def main(turns: int) -> None:
-    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    env = await WorkflowEnvironment.start_local(
-        dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
-        search_attributes=[TENANT_KEY],
-        dev_server_extra_args=[
-            "--dynamic-config-value",
-            "history.transferProcessorMaxPollRPS=1000",
-        ],
-    )
-    try:
+    async with LocalStack("--without", "api,workers") as stack:
+        client = await Client.connect(
+            stack.temporal_address, data_converter=pydantic_data_converter
+        )
+        fake = RemoteFakeLLM(stack.fake_llm)
         results = [
-            await drive(env.client, redis_url, turns, "default roll-over"),
+            await drive(client, stack.redis_url, fake, turns, "default roll-over"),
             await drive(
-                env.client,
-                redis_url,
+                client,
+                stack.redis_url,
+                fake,
                 turns,
                 "one run (no roll-over)",
                 agent_max_turns_per_run=100_000,
                 agent_max_history_events=50_000,
             ),
         ]
-    finally:
-        await env.shutdown()
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps({"command": COMMAND, "results": results}, indent=1) + "\n")
     print()
