@@ -23,13 +23,36 @@ import aiohttp
 
 from bench.sse import Frame, SseStream
 
-__all__ = ["Conversation", "Turn", "http_session"]
+__all__ = ["Conversation", "Turn", "http_session", "post_safely"]
 
 
 def http_session() -> aiohttp.ClientSession:
     """One client for all POSTs: no connection limit, JSON bodies sent as bytes."""
     connector = aiohttp.TCPConnector(limit=0, force_close=False)
     return aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=120))
+
+
+async def post_safely(
+    http: aiohttp.ClientSession, url: str, body: dict[str, Any], expect: int, attempts: int = 5
+) -> tuple[dict[str, Any] | None, str, int]:
+    """POST as a careful client does: one idempotency key, sent again after a 503/429 or
+    a cut connection (a kept-alive one the server closed meanwhile, too); the gateway
+    applies it once. The answer's JSON (None on failure), the last error, the retries."""
+    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    error = ""
+    for attempt in range(attempts):
+        try:
+            async with http.post(url, json=body, headers=headers) as response:
+                if response.status == expect:
+                    return await response.json(), "", attempt
+                error = f"HTTP {response.status}: {(await response.text())[:200]}"
+                if response.status not in (429, 503):
+                    return None, error, attempt
+                wait = float(response.headers.get("Retry-After", 1))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            error, wait = f"{type(exc).__name__}: {exc}", 0.2
+        await asyncio.sleep(min(wait, 5) * (attempt + 1))
+    return None, error, attempts
 
 
 @dataclass
@@ -66,10 +89,10 @@ class Conversation:
     @classmethod
     async def start(cls, http: aiohttp.ClientSession, base: str, goal: str) -> Conversation:
         """Create the conversation (no first message) and open its stream."""
-        async with http.post(f"{base}/v1/conversations", json={"goal": goal}) as response:
-            if response.status != 201:
-                raise RuntimeError(f"create: HTTP {response.status}: {await response.text()}")
-            conversation = cls(http, base, await response.json())
+        body, error, _ = await post_safely(http, f"{base}/v1/conversations", {"goal": goal}, 201)
+        if body is None:
+            raise RuntimeError(f"create: {error}")
+        conversation = cls(http, base, body)
         await conversation.stream.open()
         conversation._listener = asyncio.create_task(conversation._listen())
         await asyncio.wait_for(conversation._opened.wait(), 30)
@@ -88,26 +111,11 @@ class Conversation:
             await asyncio.wait_for(turn.done.wait(), within)
         return turn
 
-    async def _send(self, text: str, attempts: int = 5) -> str | None:
-        """POST the message as a careful client does: one idempotency key, retried on
-        503/429 or a cut connection (the gateway applies it once); the error, or None."""
+    async def _send(self, text: str) -> str | None:
         url = f"{self.base}/v1/conversations/{self.id}/messages"
-        headers = {"Idempotency-Key": uuid.uuid4().hex}
-        error = ""
-        for attempt in range(attempts):
-            try:
-                async with self.http.post(url, json={"text": text}, headers=headers) as response:
-                    if response.status == 202:
-                        return None
-                    error = f"HTTP {response.status}: {(await response.text())[:200]}"
-                    if response.status not in (429, 503):
-                        return error
-                    wait = float(response.headers.get("Retry-After", 1))
-            except (aiohttp.ClientError, TimeoutError) as exc:
-                error, wait = f"{type(exc).__name__}: {exc}", 1.0
-            self.retries += 1
-            await asyncio.sleep(min(wait, 5) * (attempt + 1))
-        return error
+        body, error, retries = await post_safely(self.http, url, {"text": text}, 202)
+        self.retries += retries
+        return None if body is not None else error
 
     async def _listen(self) -> None:
         async for frame in self.stream.frames():

@@ -132,7 +132,10 @@ def _say(text: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {text}", flush=True)
 
 
-async def _measure(stack: RunningStack, sizes: Sizes, delay_ms: int, log: LogWatch) -> dict:
+async def _measure(
+    stack: RunningStack, sizes: Sizes, delay_ms: int, log: LogWatch, results: dict[str, Any]
+) -> None:
+    """Every phase in turn, each one's figures put in ``results`` as soon as it ends."""
     queue = phases.new_queue()
     worker = await _floor_worker(stack.temporal_address, queue)
     try:
@@ -140,7 +143,6 @@ async def _measure(stack: RunningStack, sizes: Sizes, delay_ms: int, log: LogWat
         async with http_session() as http:
             fake = RemoteFakeLLM(stack.fake_llm, timeout=120)
             bench = Bench(stack, client, http, fake, queue, worker.pid)
-            results: dict[str, Any] = {}
             _say("warming up")
             await phases.warm_up(bench)
             _say(f"one turn at a time: {sizes.latency_blocks} x {sizes.turns} turns")
@@ -169,7 +171,6 @@ async def _measure(stack: RunningStack, sizes: Sizes, delay_ms: int, log: LogWat
     finally:
         worker.terminate()
         await worker.wait()
-    return results
 
 
 def _machine() -> dict[str, Any]:
@@ -195,7 +196,15 @@ async def run(sizes: Sizes, delay_ms: int, label: str) -> dict[str, Any]:
     began = time.monotonic()
     async with LocalStack(env=STACK_ENV, on_line=log, parent=DATA_PARENT) as stack:
         _say(f"stack up: gateway {stack.gateway}, Temporal {stack.temporal_address}")
-        results = await _measure(stack, sizes, delay_ms, log)
+        results: dict[str, Any] = {}
+        try:
+            await _measure(stack, sizes, delay_ms, log, results)
+        except BaseException:
+            partial = RESULTS / "compare.partial.json"
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            partial.write_text(json.dumps(results, indent=1) + "\n")
+            _say(f"failed; the phases done so far are in {partial}")
+            raise
     results["log_trouble"] = {"counts": dict(log.counts), "samples": log.samples}
     return {
         "command": " ".join(["python -m bench.compare", *sys.argv[1:]]),
