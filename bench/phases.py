@@ -181,8 +181,13 @@ async def throughput(
     }
 
 
-def faults_of(turns: list[Turn], conversations: list[Conversation]) -> dict[str, int]:
-    """Lost: a message with no answer. Doubled: two answers, or an event delivered twice."""
+def faults_of(turns: list[Turn], conversations: list[Conversation]) -> dict[str, Any]:
+    """Lost: a message with no answer. Doubled: two answers, or an event delivered twice.
+
+    Answers are counted per turn (the events between a POST and its run's end):
+    after a POST that failed every retry, a message the workflow did accept
+    anyway is answered within the next turn, which then counts as doubled.
+    ``errors`` and ``error_samples`` say when that happened."""
     return {
         "messages": len(turns),
         "lost": sum(1 for t in turns if t.answers == 0),
@@ -190,6 +195,7 @@ def faults_of(turns: list[Turn], conversations: list[Conversation]) -> dict[str,
         "redelivered_events": sum(c.redelivered for c in conversations),
         "errors": sum(1 for t in turns if t.error),
         "retried_posts": sum(c.retries for c in conversations),
+        "error_samples": sorted({t.error for t in turns if t.error})[:5],
     }
 
 
