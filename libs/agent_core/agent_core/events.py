@@ -54,6 +54,7 @@ from ag_ui.core import (
     ToolCallStartEvent,
 )
 
+from agent_core.errors import EventLogUnavailable
 from agent_core.models import ConversationStatus, EventRecord, ToolCall, ToolResult
 
 __all__ = [
@@ -63,10 +64,12 @@ __all__ = [
     "CustomName",
     "EventSink",
     "agent_message",
+    "attempt_messages",
     "close_messages",
     "conversation_created",
     "decision_recorded",
     "message_id",
+    "publish_quietly",
     "run_error",
     "run_finished",
     "run_started",
@@ -163,6 +166,18 @@ class EventSink(Protocol):
     async def publish(self, conversation_id: str, events: Sequence[EventRecord]) -> None: ...
 
 
+async def publish_quietly(
+    sink: EventSink, conversation_id: str, events: Sequence[ConversationEvent]
+) -> bool:
+    """Write events the workflow's own events make up for (text deltas, voids, tool
+    progress): False when the log refused them, which the caller may shrug off."""
+    try:
+        await sink.publish(conversation_id, [e.record() for e in events])
+    except EventLogUnavailable:
+        return False
+    return True
+
+
 def _event(seq: int, part: str, event: BaseEvent, after: str | None = None) -> ConversationEvent:
     return ConversationEvent(f"{seq}/{part}", seq, event, after=after)
 
@@ -223,6 +238,13 @@ def status_changed(seq: int, status: ConversationStatus) -> ConversationEvent:
 def message_id(seq: int, attempt: int, repair: int) -> str:
     """The id of the text a model call streams: one per attempt and repair."""
     return f"msg-{seq}-{attempt}-{repair}"
+
+
+def attempt_messages(seq: int, attempts: int, max_repairs: int) -> list[str]:
+    """The ids of every message attempts 1..``attempts`` of a model call may have
+    streamed, each with its repairs: what a later attempt or the workflow closes."""
+    repairs = range(max_repairs + 1)
+    return [message_id(seq, a, r) for a in range(1, attempts + 1) for r in repairs]
 
 
 def _text_key(seq: int, mid: str, part: str) -> str:

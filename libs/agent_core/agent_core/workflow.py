@@ -547,8 +547,7 @@ class ConversationWorkflow:
 
     def _attempt_messages(self, seq: int) -> list[str]:
         """Every text message a model call of this turn may have opened."""
-        repairs = range(self._config.max_repairs + 1)
-        return [ev.message_id(seq, a, r) for a in range(1, LLM_ATTEMPTS + 1) for r in repairs]
+        return ev.attempt_messages(seq, LLM_ATTEMPTS, self._config.max_repairs)
 
     def _user_waiting(self) -> bool:
         return any(p.source is PromptSource.USER for p in self._state.prompts)

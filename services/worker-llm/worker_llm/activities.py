@@ -29,13 +29,13 @@ from agent_core.errors import (
     ModelError,
     ModelUnavailable,
 )
-from agent_core.events import EventSink
+from agent_core.events import EventSink, publish_quietly
 from agent_core.heartbeat import heartbeating
 from agent_core.metrics import LLM_LATENCY, LLM_TOKENS, TURNS
 from agent_core.models import AgentConfig, AgentStep, PlanTurnInput, SummarizeInput, TurnContext
 from worker_llm.prompts import plan_messages, plan_tools, summary_messages
 from worker_llm.replies import Malformed, read_step
-from worker_llm.text_stream import TextStream, publish_quietly
+from worker_llm.text_stream import TextStream
 
 __all__ = ["LLMActivities"]
 
@@ -88,7 +88,7 @@ class LLMActivities:
                 continue
             TURNS.labels(step.next).inc()
             await stream.finish(step.response)
-            stale = [*self._earlier_messages(ctx.seq, attempt)]
+            stale = ev.attempt_messages(ctx.seq, attempt - 1, self._config.max_repairs)
             stale += [ev.message_id(ctx.seq, attempt, r) for r in range(repair)]
             return step.model_copy(
                 update={"message_id": stream.message_id, "stale_messages": stale}
@@ -139,14 +139,10 @@ class LLMActivities:
 
     async def _void_earlier_attempts(self, ctx: TurnContext, attempt: int) -> None:
         """Close and void what earlier attempts of this call streamed (if anything)."""
-        mids = self._earlier_messages(ctx.seq, attempt)
+        mids = ev.attempt_messages(ctx.seq, attempt - 1, self._config.max_repairs)
         if mids:
             events = ev.close_messages(ctx.seq, mids)
             await publish_quietly(self._sink, ctx.conversation_id, events)
-
-    def _earlier_messages(self, seq: int, attempt: int) -> list[str]:
-        repairs = range(self._config.max_repairs + 1)
-        return [ev.message_id(seq, a, r) for a in range(1, attempt) for r in repairs]
 
 
 def _repair_request(reply: ModelReply, problem: Malformed) -> list[dict[str, Any]]:

@@ -11,23 +11,11 @@ import logging
 import time
 
 from agent_core import events as ev
-from agent_core.errors import EventLogUnavailable
-from agent_core.events import ConversationEvent, EventSink
+from agent_core.events import ConversationEvent, EventSink, publish_quietly
 
-__all__ = ["TextStream", "publish_quietly"]
+__all__ = ["TextStream"]
 
 log = logging.getLogger(__name__)
-
-
-async def publish_quietly(
-    sink: EventSink, conversation_id: str, events: list[ConversationEvent]
-) -> bool:
-    """Write events the workflow's own events make up for; False when the log refused."""
-    try:
-        await sink.publish(conversation_id, [e.record() for e in events])
-    except EventLogUnavailable:
-        return False
-    return True
 
 
 class TextStream:
@@ -90,7 +78,7 @@ class TextStream:
         await self._publish(*ev.close_messages(self._seq, [self.message_id]))
 
     async def _publish(self, *events: ConversationEvent) -> None:
-        if not await publish_quietly(self._sink, self._conversation_id, list(events)):
+        if not await publish_quietly(self._sink, self._conversation_id, events):
             if not self._warned:
                 log.warning("event log unavailable; streaming of %s skipped", self.message_id)
                 self._warned = True

@@ -19,7 +19,7 @@ from temporalio import activity
 
 from agent_core import activity_names as act
 from agent_core import events as ev
-from agent_core.errors import BadToolArgs, EventLogUnavailable, ToolFailed, UnknownTool
+from agent_core.errors import BadToolArgs, ToolFailed, UnknownTool
 from agent_core.events import EventSink
 from agent_core.heartbeat import heartbeating
 from agent_core.metrics import TOOL_FAILURES, TOOL_LATENCY
@@ -84,9 +84,7 @@ class ToolActivities:
             nonlocal progress_index
             event = ev.tool_progress(input.seq, input.call.id, progress_index, message)
             progress_index += 1
-            try:
-                await self._sink.publish(input.conversation_id, [event.record()])
-            except EventLogUnavailable:
+            if not await ev.publish_quietly(self._sink, input.conversation_id, [event]):
                 log.warning("event log unavailable; a progress line of %s skipped", input.call.name)
 
         key = idempotency_key(input.workflow_id, input.call.id)
