@@ -21,7 +21,7 @@ from sse_starlette import EventSourceResponse
 from agent_api.deps import CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
 from agent_api.sse import SEP, run_frames
-from agent_api.updates import send_update
+from agent_api.updates import check_message, send_update
 from agent_core.conversation_ids import is_valid_conversation_id
 from agent_core.errors import UnknownGoal
 from agent_core.registry import get_goal
@@ -58,9 +58,7 @@ async def run_agent(
         await send_update(state, tenant, thread, decide)
     else:
         text = _newest_user_text(body)
-        limit = state.settings.agent_max_prompt_chars
-        if len(text) > limit:
-            raise ApiError(413, "message_too_long", f"messages are limited to {limit} characters")
+        check_message(state, text)
         if exists:
             send = conversations.send(tenant, thread, text, request_id, run_id, new_run_only=True)
             result = await send_update(state, tenant, thread, send)

@@ -29,7 +29,7 @@ from agent_api.schemas import (
     MessageCreate,
     ToolRejection,
 )
-from agent_api.updates import send_update
+from agent_api.updates import check_message, send_update
 from agent_core.errors import UnknownGoal
 from agent_core.models import ConversationStatus, ToolDecisionResult
 from agent_core.registry import get_goal
@@ -65,14 +65,6 @@ def _conversation_id(body: ConversationCreate, key: str | None) -> str:
     return uuid.uuid4().hex
 
 
-def _check_length(state: State, text: str | None) -> None:
-    limit = state.settings.agent_max_prompt_chars
-    if text is not None and len(text) > limit:
-        raise ApiError(413, "message_too_long", f"messages are limited to {limit} characters")
-    if text is not None and not text.strip():
-        raise ApiError(422, "bad_message", "the message is empty")
-
-
 @router.post(
     "",
     status_code=status.HTTP_201_CREATED,
@@ -95,7 +87,7 @@ async def create_conversation(
         raise ApiError(
             422, "unknown_goal", f"unknown goal {body.goal!r}; see GET /v1/goals"
         ) from None
-    _check_length(state, body.message)
+    check_message(state, body.message)
     conversation_id = _conversation_id(body, idempotency_key)
     request_id = idempotency_key or body.conversation_id
     try:
@@ -157,7 +149,7 @@ async def send_message(
     """Queue a message for the agent; 202 once the workflow has accepted it.
 
     Retry-safe with an ``Idempotency-Key`` or a ``message_id``."""
-    _check_length(state, body.text)
+    check_message(state, body.text)
     request_id = idempotency_key or body.message_id
     send = state.conversations.send(tenant, conversation_id, body.text, request_id)
     result = await send_update(state, tenant, conversation_id, send)
