@@ -1,5 +1,7 @@
-"""Redis restarts mid-conversation (its data lost): Temporal is the truth, so a
-client that resumes with its last id gets a STATE_SNAPSHOT and goes on to the end.
+"""Redis restarts mid-conversation. Without persistence its data is lost:
+Temporal is the truth, so a client that resumes with its last id gets a
+STATE_SNAPSHOT and goes on to the end. With persistence (AOF) the log comes
+back whole, and a stream held open across the restart sees every event once.
 
 Runs a private ``redis-server`` on a free port, never the shared one.
 """
@@ -17,6 +19,7 @@ import pytest
 import redis.asyncio as aioredis
 
 from agent_core.models import ConversationStatus
+from tests.agui.client import averify_events, requires_node
 from tests.api.sse_client import Frame, read_frames, tenant_keys, tenant_of
 from tests.support.gateway import api_client, free_port, gateway
 from tests.support.stack import agent_stack
@@ -26,10 +29,13 @@ pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is no
 
 
 class PrivateRedis:
-    def __init__(self, directory: str) -> None:
+    def __init__(self, directory: str, persistent: bool = False) -> None:
         self.port = free_port()
         self.url = f"redis://127.0.0.1:{self.port}/0"
         self._dir = directory
+        # every write on disk before it is acknowledged, so a SIGKILL loses nothing
+        self.persistent = persistent
+        self._persistence = ("yes", "always") if persistent else ("no", "everysec")
         self._proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -37,7 +43,8 @@ class PrivateRedis:
         self._proc = await asyncio.create_subprocess_exec(
             REDIS_SERVER,
             *("--port", str(self.port), "--bind", "127.0.0.1"),
-            *("--save", "", "--appendonly", "no", "--dir", self._dir),
+            *("--save", "", "--dir", self._dir),
+            *("--appendonly", self._persistence[0], "--appendfsync", self._persistence[1]),
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
@@ -63,10 +70,10 @@ class PrivateRedis:
         await self.start()
 
 
-@pytest.fixture
-async def private_redis() -> AsyncIterator[PrivateRedis]:
+@pytest.fixture(params=[False], ids=["no_persistence"])
+async def private_redis(request: pytest.FixtureRequest) -> AsyncIterator[PrivateRedis]:
     with tempfile.TemporaryDirectory() as directory:
-        server = PrivateRedis(directory)
+        server = PrivateRedis(directory, persistent=request.param)
         await server.start()
         try:
             yield server
@@ -195,3 +202,54 @@ async def test_events_made_while_redis_is_down_reach_an_open_stream(
     assert kinds[-1] == "tool_call_awaiting_confirmation"  # the next proposal, live
     numbers = [f.data["metadata"]["n"] for f in after if "n" in f.data.get("metadata", {})]
     assert numbers == sorted(set(numbers)), "a workflow event came twice or out of order"
+
+
+@requires_node
+@pytest.mark.parametrize("private_redis", [False, True], ids=["lost", "aof"], indirect=True)
+async def test_a_stream_held_open_across_a_redis_restart_sees_each_event_once(
+    client, fake_llm, private_redis
+):
+    """One connection, never dropped, while Redis is killed and started again at the
+    first proposal: the conversation goes on to its end on that same stream, each
+    workflow event once and in order. With AOF nothing is lost, so the stream is
+    the whole conversation and the official AG-UI client accepts it as it is."""
+    api_keys, keys = tenant_keys("alice")
+    async with (
+        agent_stack(client, fake_llm, private_redis.url, api_keys=api_keys) as stack,
+        gateway(stack.settings) as base,
+        api_client(base, keys["alice"]) as http,
+    ):
+        created = await http.post(
+            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+        )
+        assert created.status_code == 201, created.text
+        cid, url = created.json()["id"], created.json()["events_url"]
+        conv = f"/v1/conversations/{cid}"
+        restarted: list[str] = []
+
+        async def confirm(frame: Frame) -> None:
+            if frame.kind != "tool_call_awaiting_confirmation":
+                return
+            if not restarted:
+                await private_redis.restart()
+                restarted.append(frame.key or "")
+            call_id = frame.data["value"]["toolCallId"]
+            r = await http.post(f"{conv}/tool-calls/{call_id}/confirm")
+            assert r.status_code == 202, r.text
+
+        frames = await asyncio.wait_for(
+            read_frames(http, url, until=lambda f: f.is_end, on_frame=confirm), 90
+        )
+        final = await asyncio.wait_for(
+            stack.conversations.handle(tenant_of(keys["alice"]), cid).result(), 20
+        )
+
+    numbers = [f.data["metadata"]["n"] for f in frames if "n" in f.data.get("metadata", {})]
+    assert numbers == sorted(set(numbers)), "a workflow event came twice or out of order"
+    assert final.status == ConversationStatus.ENDED
+    assert len([m for m in final.transcript if m.role == "tool"]) == 3  # every tool ran once
+    if private_redis.persistent:
+        assert numbers == list(range(1, len(numbers) + 1)), "a hole in a persistent log"
+        assert "STATE_SNAPSHOT" not in [f.kind for f in frames]
+        verdict = await averify_events([f.data for f in frames])
+        assert verdict["ok"], verdict

@@ -10,8 +10,8 @@ from long ago) reads Redis itself until it catches up. So no stream blocks on
 Redis or polls it, and a thousand streams of one conversation cost one read.
 
 Pub/sub is a wake-up, not the data: a message missed while Redis was away is
-made up for by the streams' idle re-check, and every feed re-reads when the
-subscription comes back.
+made up for by reading again: every feed re-reads when the subscription comes
+back, and a feed whose read failed retries until it gets through.
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ __all__ = ["EventTail"]
 log = logging.getLogger(__name__)
 
 _KEPT = 2_000  # recent entries a feed keeps for streams that follow it
+_RETRY_SECONDS = 0.5  # between a feed's reads while Redis is unreachable
 
 
 class _Feed:
@@ -133,9 +134,7 @@ class EventTail:
                     async for message in pubsub.listen():
                         self._refresh(conversation_of(str(message.get("data", ""))))
             except RedisError:
-                log.warning("event tail: Redis unreachable; waking streams to recover")
-                for feed in self._feeds.values():
-                    feed.wake()
+                log.warning("event tail: Redis unreachable; subscribing again")
                 await asyncio.sleep(1)
 
     def _refresh(self, conversation_id: str) -> None:
@@ -154,8 +153,10 @@ class EventTail:
             try:
                 entries = await self._log.read_after(conversation_id, feed.position)
             except RedisError:
-                feed.wake()  # the streams' own reads notice and recover
-                return
+                # Redis is away: the wake-ups that come back with it may already be
+                # spent, so this feed reads again until it gets through
+                await asyncio.sleep(_RETRY_SECONDS)
+                continue
             feed.add(entries)
             if entries:
                 feed.wake()
