@@ -101,6 +101,22 @@ async def test_scripted_text_streams_in_small_chunks(fake: FakeLLM) -> None:
     assert len(pieces) == 6 and all(len(p) <= 4 for p in pieces)
 
 
+async def test_connections_send_each_chunk_at_once(fake: FakeLLM) -> None:
+    """TCP_NODELAY on the fake's side of a connection: without it a streamed reply's
+    chunks after the first waited for the client's delayed ACK (~40 ms a reply)."""
+    async with httpx.AsyncClient() as http:
+        request = {"model": "fake", "messages": USER, "stream": True}
+        async with http.stream("POST", f"{fake.api_base}/chat/completions", json=request) as r:
+            assert r.status_code == 200
+            assert fake._server is not None
+            sockets = [
+                conn.transport.get_extra_info("socket")
+                for conn in fake._server.server_state.connections
+            ]
+            await r.aread()
+    assert sockets and all(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY) for s in sockets)
+
+
 async def test_scripted_tool_call_assembles(fake: FakeLLM) -> None:
     fake.script("plan", Reply.call("find_events", city="Paris", month="May").replace(text="Ok."))
     chunks = await _stream(fake, tools=PLAN_TOOLS)
