@@ -24,6 +24,7 @@ from agent_core.conversation_ids import workflow_id
 from bench.agent_client import Conversation, Turn
 from bench.cpu import CpuMeter
 from bench.floor import FloorWorkflow, floor_turns, start_floors
+from bench.prometheus import scrape
 from bench.stats import summary
 from durable_agent.harness import RunningStack
 from fake_llm import RemoteFakeLLM, Reply
@@ -60,6 +61,10 @@ class Bench:
         # a retried model call (a heartbeat missed under load) takes a reply of its own
         self.fake.script("plan", *[reply] * (turns + turns // 2 + 50))
         self.fake.script("summarize", *[summary_reply] * (turns // 2 + 50))
+
+    async def publish_counters(self) -> dict[str, float]:
+        """worker-llm's publishing counters (``agent_event_publish_seconds``...)."""
+        return await scrape(self.http, self.stack.metrics["worker-llm"])
 
     def project_cpu(self) -> CpuMeter:
         return CpuMeter(self.stack.pids)
@@ -113,12 +118,14 @@ async def latency(bench: Bench, blocks: int, turns: int, delay_ms: int) -> dict[
     bench.script(blocks * turns, delay_ms)
     project: list[Turn] = []
     floor: list[float] = []
+    published = await bench.publish_counters()
     for _ in range(blocks):
         (conversation,) = await bench.conversations(1)
         project += await _talk(conversation, turns)
         await conversation.close()
         (handle,) = await bench.floors(1)
         floor += await floor_turns(handle, turns, delay_ms)
+    published = _per_turn(await bench.publish_counters(), published, len(project))
     return {
         "model_delay_ms": delay_ms,
         "turns": len(project),
@@ -128,6 +135,21 @@ async def latency(bench: Bench, blocks: int, turns: int, delay_ms: int) -> dict[
         "p50_marks_ms": {m: summary(_ms(project, m))["p50"] for m in MARKS},
         "floor_ms": summary(floor),
         "faults": faults_of(project, []),
+        "publishing": published,
+    }
+
+
+def _per_turn(after: dict[str, float], before: dict[str, float], turns: int) -> dict[str, float]:
+    """What the workflow's event publishing cost each turn: batches (local activities),
+    events, and the milliseconds those batches took inside worker-llm."""
+
+    def delta(name: str) -> float:
+        return (after.get(name, 0.0) - before.get(name, 0.0)) / max(turns, 1)
+
+    return {
+        "batches": round(delta("agent_event_publish_seconds_count"), 2),
+        "events": round(delta("agent_events_published_total"), 2),
+        "ms": round(delta("agent_event_publish_seconds_sum") * 1000, 2),
     }
 
 

@@ -83,6 +83,14 @@ def _latency_rows(r: dict[str, Any]) -> list[Row]:
                 " / ".join(_n(v) for v in marks.values()),
             )
         )
+    pub = lat.get("publishing")
+    if pub:
+        rows.append(
+            Row(
+                "  event publishing per turn: batches (local activities) / events / ms",
+                f"{_n(pub['batches'])} / {_n(pub['events'])} / {_n(pub['ms'])}",
+            )
+        )
     if first["p50"] is not None and floor["p50"] is not None:
         extra = first["p50"] - floor["p50"]
         rows.append(

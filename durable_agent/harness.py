@@ -81,6 +81,7 @@ class RunningStack:
     redis_url: str
     pids: dict[str, int]
     data_dir: Path
+    metrics: dict[str, str] = field(default_factory=dict)  # worker name -> Prometheus URL
     tail: deque[str] = field(default_factory=lambda: deque(maxlen=200))
 
 
@@ -183,6 +184,9 @@ class LocalStack:
             redis_url=f"redis://127.0.0.1:{port}/0" if port else "",
             pids=pids,
             data_dir=self.data_dir,
+            metrics={
+                k.removesuffix("_metrics"): v for k, v in urls.items() if k.endswith("_metrics")
+            },
             tail=self.tail,
         )
 

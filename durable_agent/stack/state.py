@@ -27,7 +27,7 @@ def stack_status(data_dir: Path | str = "data") -> dict[str, Any] | None:
     """The running stack's description (``stack.json``), or None if none runs there.
 
     Keys: ``supervisor_pid``, ``ready``, ``urls`` (``gateway``, ``docs``, ``chat``,
-    ``temporal_ui``, ``temporal``, ``fake_llm``), ``parts`` (name -> ``pid``, ``argv``).
+    ``temporal_ui``, ``temporal``, ``fake_llm``, ``<worker>_metrics``), ``parts`` (name -> ``pid``, ``argv``).
     """
     state = _read_state(Path(data_dir).expanduser().resolve())
     if not state or not _pid_alive(int(state.get("supervisor_pid") or 0) or -1):

@@ -337,6 +337,7 @@ class Supervisor:
                 )
             )
             metrics.append(f"{name} :{metrics_port} (SDK :{sdk_port})")
+            draft.urls[f"{name}_metrics"] = f"http://127.0.0.1:{metrics_port}/metrics"
         if metrics:
             draft.facts.append(("Metrics", ", ".join(metrics)))
 
