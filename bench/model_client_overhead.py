@@ -1,9 +1,11 @@
-"""Benchmark: CPU and wall time of one streamed model call through the litellm client.
+"""Benchmark: CPU and wall time of one streamed model call through each model client.
 
     uv run python bench/model_client_overhead.py [--calls 300] [--baseline]
 
 Serves the fake LLM on loopback (zero chunk delay, so the time measured is
 the client's, not the model's) and drives ``LitellmChatModel.complete`` with
+both clients (``openai``: the OpenAI SDK client that ``openai/`` models
+take; ``litellm``: the litellm client every other provider takes) with
 a small plan-like request (a system prompt, a short exchange and the travel
 goal's tools; the fake answers with a sentence of text and a tool call, about
 forty chunks), with logging set up as the worker service sets it (root at
@@ -12,7 +14,7 @@ INFO). Per call it records wall time and the client process's CPU time
 
 ``--baseline`` also runs the original client (``litellm.acompletion`` and a
 ``litellm.stream_chunk_builder`` pass, with litellm's default settings) for
-comparison. Each client runs in a subprocess of its own, since the current
+comparison. Each client runs in a subprocess of its own, since the litellm
 client sets process-wide litellm flags, and the parent (which also serves the
 fake, so its CPU is not counted) has them take turns in blocks of calls
 (A B B A ...) so drift in the machine's speed hits both alike. CPU a call
@@ -56,7 +58,8 @@ MESSAGES = [
 ]
 
 VARIANTS = {
-    "current": "LitellmChatModel (worker_llm.chat_model), as changed",
+    "openai": "OpenAIChatModel (worker_llm.openai_model): the default for openai/ models",
+    "litellm": "LitellmChatModel (worker_llm.litellm_model): every other provider",
     "baseline": "original: litellm.acompletion + litellm.stream_chunk_builder, default settings",
 }
 
@@ -123,10 +126,13 @@ def _client(variant: str, api_base: str) -> Any:
     if variant == "baseline":
         return OriginalChatModel(api_base)
     from agent_core.settings import Settings
-    from worker_llm.chat_model import LitellmChatModel
+    from worker_llm.chat_model import chat_model_for
 
-    settings = Settings(llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key="k")
-    return LitellmChatModel(settings)
+    client = "auto" if variant == "openai" else "litellm"
+    settings = Settings(
+        llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key="k", llm_client=client
+    )
+    return chat_model_for(settings)
 
 
 async def _worker(variant: str, api_base: str) -> None:
@@ -244,7 +250,7 @@ async def _measure(calls: int, block: int, baseline: bool) -> dict[str, Any]:
     from fake_llm import FakeLLM
 
     async with FakeLLM(chunk_delay=0.0) as fake:
-        variants = ["current", "baseline"] if baseline else ["current"]
+        variants = ["openai", "litellm", *(["baseline"] if baseline else [])]
         workers = [await _Worker.start(v, fake.api_base) for v in variants]
         try:
             for worker in workers:
@@ -301,9 +307,10 @@ def _table(report: dict[str, Any]) -> str:
         *("| " + " | ".join(row) + " |" for row in rows),
     ]
     by = {r["variant"]: r for r in report["results"]}
-    if "baseline" in by:
-        saved = 1 - by["current"]["cpu_ms_mean"] / by["baseline"]["cpu_ms_mean"]
-        lines.append(f"\nCPU per call (mean): {saved:.0%} less than the baseline.")
+    for variant in ("openai", "litellm"):
+        if "baseline" in by:
+            saved = 1 - by[variant]["cpu_ms_mean"] / by["baseline"]["cpu_ms_mean"]
+            lines.append(f"\n`{variant}`: CPU per call (mean) {saved:.0%} less than the baseline.")
     return "\n".join(lines)
 
 

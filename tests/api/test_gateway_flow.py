@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import httpx
+import pytest
 from httpx_sse import aconnect_sse
 
 from tests.agui.client import averify_events as verify_events
@@ -81,8 +82,13 @@ def collapse(events: list) -> list[str]:
     return kinds
 
 
-async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url):
-    async with agent_stack(client, fake_llm, redis_url, api_keys=KEYS) as stack:
+@pytest.mark.parametrize("llm_client", ["auto", "litellm"])
+async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url, llm_client):
+    """Through either model client: the OpenAI SDK one (``auto`` for ``openai/``
+    models) and litellm, which every other provider takes."""
+    async with agent_stack(
+        client, fake_llm, redis_url, api_keys=KEYS, llm_client=llm_client
+    ) as stack:
         async with gateway(stack.settings) as base, api_client(base, "key-alice") as http:
             created = await http.post(
                 "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}

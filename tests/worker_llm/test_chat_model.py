@@ -1,9 +1,10 @@
-"""LitellmChatModel against the fake LLM over real HTTP: the ChatModel contract.
+"""Both model clients against the fake LLM over real HTTP: the ChatModel contract.
 
-Streamed text reaches ``on_text`` as it arrives and equals the reply's text;
-tool calls come back with their raw arguments however they were split over
-chunks; usage is the provider's; litellm's errors become the agent core's
-model errors, with no provider retries.
+Each test runs for the OpenAI SDK client (``openai/`` models) and for the
+litellm client (every other provider): streamed text reaches ``on_text`` as it
+arrives and equals the reply's text; tool calls come back with their raw
+arguments however they were split over chunks; usage is the provider's;
+provider errors become the agent core's model errors, with no provider retries.
 """
 
 from __future__ import annotations
@@ -12,25 +13,22 @@ import asyncio
 import logging
 import os
 import socket
+from collections.abc import Callable
 from typing import Any
 
 import litellm
 import pytest
 from litellm.integrations.custom_logger import CustomLogger
-from litellm.types.utils import (
-    ChatCompletionDeltaToolCall,
-    Delta,
-    Function,
-    ModelResponseStream,
-    StreamingChoices,
-)
 
-from agent_core.chat_model import ModelReply, ModelToolCall
+from agent_core.chat_model import ChatModel, ModelReply, ModelToolCall
 from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
 from agent_core.settings import Settings
 from fake_llm import FakeLLM, Reply
 from fake_llm.wire import usage_for
-from worker_llm.chat_model import LitellmChatModel, _ReplyBuilder
+from worker_llm.chat_model import chat_model_for
+from worker_llm.litellm_model import LitellmChatModel
+from worker_llm.openai_model import OpenAIChatModel
+from worker_llm.reply_builder import ReplyBuilder
 
 # litellm's own TypedDicts warn when pydantic first builds their schemas.
 pytestmark = pytest.mark.filterwarnings("ignore:Item.* `ReadOnly` qualifier:UserWarning")
@@ -53,10 +51,18 @@ MESSAGES = [
 ]
 
 
-def _model(api_base: str, api_key: str = "k") -> LitellmChatModel:
-    return LitellmChatModel(
-        Settings(llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key=api_key)
-    )
+MakeModel = Callable[..., ChatModel]
+CLIENTS = {"openai": OpenAIChatModel, "litellm": LitellmChatModel}
+
+
+def _settings(api_base: str, api_key: str = "k") -> Settings:
+    return Settings(llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key=api_key)
+
+
+@pytest.fixture(params=sorted(CLIENTS))
+def make_model(request: pytest.FixtureRequest) -> MakeModel:
+    """A client of each kind for ``(api_base, api_key="k")``."""
+    return lambda api_base, api_key="k": CLIENTS[request.param](_settings(api_base, api_key))
 
 
 class _Deltas:
@@ -67,11 +73,13 @@ class _Deltas:
         self.seen.append(delta)
 
 
-async def test_text_streams_as_it_arrives_and_usage_is_the_providers(fake_llm: FakeLLM) -> None:
+async def test_text_streams_as_it_arrives_and_usage_is_the_providers(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
     answer = Reply.say("Which month are you thinking of?", chunk_chars=3)
     fake_llm.script("summarize", answer)
     deltas = _Deltas()
-    reply = await _model(fake_llm.api_base).complete(MESSAGES, None, deltas)
+    reply = await make_model(fake_llm.api_base).complete(MESSAGES, None, deltas)
 
     assert deltas.seen[:3] == ["Whi", "ch ", "mon"]
     assert "".join(deltas.seen) == reply.text == answer.text
@@ -86,13 +94,15 @@ async def test_text_streams_as_it_arrives_and_usage_is_the_providers(fake_llm: F
     assert request.stream and not request.tools
 
 
-async def test_a_tool_call_split_over_many_chunks_is_put_back_together(fake_llm: FakeLLM) -> None:
+async def test_a_tool_call_split_over_many_chunks_is_put_back_together(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
     answer = Reply.call("find_events", city="Melbourne", month="April").replace(
         text="Let me look for events.", chunk_chars=2
     )
     fake_llm.script("plan", answer)
     deltas = _Deltas()
-    reply = await _model(fake_llm.api_base).complete(MESSAGES, TOOLS, deltas)
+    reply = await make_model(fake_llm.api_base).complete(MESSAGES, TOOLS, deltas)
 
     assert reply.text == "".join(deltas.seen) == "Let me look for events."
     assert reply.tool_calls == [
@@ -105,18 +115,20 @@ async def test_a_tool_call_split_over_many_chunks_is_put_back_together(fake_llm:
     )
 
 
-async def test_broken_arguments_come_back_verbatim(fake_llm: FakeLLM) -> None:
+async def test_broken_arguments_come_back_verbatim(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
     fake_llm.script("plan", Reply.call_raw("find_events", '{"city": "Melbourne", "month": '))
-    reply = await _model(fake_llm.api_base).complete(MESSAGES, TOOLS)
+    reply = await make_model(fake_llm.api_base).complete(MESSAGES, TOOLS)
     assert reply.text == ""
     assert reply.tool_calls == [
         ModelToolCall(name="find_events", arguments='{"city": "Melbourne", "month": ')
     ]
 
 
-async def test_force_tool_asks_for_that_function(fake_llm: FakeLLM) -> None:
+async def test_force_tool_asks_for_that_function(fake_llm: FakeLLM, make_model: MakeModel) -> None:
     fake_llm.script("plan", Reply.call("done", summary="ok"))
-    reply = await _model(fake_llm.api_base).complete(MESSAGES, TOOLS, force_tool="done")
+    reply = await make_model(fake_llm.api_base).complete(MESSAGES, TOOLS, force_tool="done")
     assert reply.tool_calls == [ModelToolCall(name="done", arguments='{"summary":"ok"}')]
     [request] = fake_llm.requests
     assert request.tool_choice == {"type": "function", "function": {"name": "done"}}
@@ -136,35 +148,37 @@ async def test_force_tool_asks_for_that_function(fake_llm: FakeLLM) -> None:
     ],
 )
 async def test_http_errors_become_model_errors_without_retries(
-    fake_llm: FakeLLM, status: int, error: type[Exception]
+    fake_llm: FakeLLM, make_model: MakeModel, status: int, error: type[Exception]
 ) -> None:
     fake_llm.script("plan", Reply.error(status))
     with pytest.raises(error):
-        await _model(fake_llm.api_base).complete(MESSAGES, TOOLS)
+        await make_model(fake_llm.api_base).complete(MESSAGES, TOOLS)
     assert len(fake_llm.requests) == 1  # litellm and the OpenAI SDK did not retry
 
 
-async def test_a_wrong_api_key_is_an_auth_error() -> None:
+async def test_a_wrong_api_key_is_an_auth_error(make_model: MakeModel) -> None:
     async with FakeLLM(api_key="right") as fake:
         with pytest.raises(ModelAuthError):
-            await _model(fake.api_base, api_key="wrong").complete(MESSAGES, None)
-        assert await _model(fake.api_base, api_key="right").complete(MESSAGES, None)
+            await make_model(fake.api_base, api_key="wrong").complete(MESSAGES, None)
+        assert await make_model(fake.api_base, api_key="right").complete(MESSAGES, None)
 
 
-async def test_a_stream_cut_half_way_is_unavailable_after_partial_text(fake_llm: FakeLLM) -> None:
+async def test_a_stream_cut_half_way_is_unavailable_after_partial_text(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
     fake_llm.script("summarize", Reply.say("one two three four five", abort_after_chunks=3))
     deltas = _Deltas()
     with pytest.raises(ModelUnavailable):
-        await _model(fake_llm.api_base).complete(MESSAGES, None, deltas)
+        await make_model(fake_llm.api_base).complete(MESSAGES, None, deltas)
     assert "".join(deltas.seen) == "one two "
 
 
-async def test_no_server_is_unavailable() -> None:
+async def test_no_server_is_unavailable(make_model: MakeModel) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     with pytest.raises(ModelUnavailable):
-        await _model(f"http://127.0.0.1:{port}/v1").complete(MESSAGES, None)
+        await make_model(f"http://127.0.0.1:{port}/v1").complete(MESSAGES, None)
 
 
 async def test_registered_success_callbacks_still_get_the_whole_reply(fake_llm: FakeLLM) -> None:
@@ -182,7 +196,7 @@ async def test_registered_success_callbacks_still_get_the_whole_reply(fake_llm: 
     fake_llm.script("summarize", "Logged in full.")
     litellm.callbacks = [listener]
     try:
-        reply = await _model(fake_llm.api_base).complete(MESSAGES, None)
+        reply = await LitellmChatModel(_settings(fake_llm.api_base)).complete(MESSAGES, None)
         for _ in range(100):
             if listener.texts:
                 break
@@ -193,33 +207,37 @@ async def test_registered_success_callbacks_still_get_the_whole_reply(fake_llm: 
 
 
 def test_tool_call_fragments_are_merged_by_index() -> None:
-    """Interleaved fragments of two calls, as litellm hands them over."""
-
-    def chunk(*calls: tuple[int, str | None, str], finish: str | None = None) -> Any:
-        fragments = [
-            ChatCompletionDeltaToolCall(
-                index=index, id=f"call_{index}" if name else None,
-                function=Function(name=name, arguments=arguments),
-            )
-            for index, name, arguments in calls
-        ]  # fmt: skip
-        delta = Delta(content=None, tool_calls=fragments or None)
-        return ModelResponseStream(choices=[StreamingChoices(delta=delta, finish_reason=finish)])
-
-    builder = _ReplyBuilder()
-    for part in [
-        chunk((1, "book_flight", ""), (0, "find_events", '{"ci')),
-        chunk((0, None, 'ty":"Mel"}'), (1, None, '{"seats":')),
-        chunk((1, None, "2}"), (2, "list_cities", "")),
-        chunk(finish="tool_calls"),
+    """Interleaved fragments of three calls, the third with no arguments."""
+    builder = ReplyBuilder()
+    for index, name, arguments in [
+        (1, "book_flight", ""),
+        (0, "find_events", '{"ci'),
+        (0, None, 'ty":"Mel"}'),
+        (1, None, '{"seats":'),
+        (1, None, "2}"),
+        (2, "list_cities", None),
+        (3, None, "{}"),  # never named: dropped
     ]:
-        assert builder.add(part) is None
-    assert not builder.complete
+        builder.tool_fragment(index, name, arguments)
+    builder.finish()
+    assert not builder.complete  # the usage is still to come
+    builder.usage(10, 5)
+    assert builder.complete
     assert builder.build().tool_calls == [
         ModelToolCall(name="find_events", arguments='{"city":"Mel"}'),
         ModelToolCall(name="book_flight", arguments='{"seats":2}'),
         ModelToolCall(name="list_cities", arguments="{}"),
     ]
+
+
+def test_openai_models_take_the_sdk_client_unless_litellm_is_asked_for() -> None:
+    def kind(**settings: str) -> type:
+        return type(chat_model_for(Settings(llm_api_base="http://127.0.0.1:1/v1", **settings)))
+
+    assert kind(llm_model="openai/gpt-4o-mini") is OpenAIChatModel
+    assert kind(llm_model="openai/gpt-4o-mini", llm_client="litellm") is LitellmChatModel
+    assert kind(llm_model="ollama/qwen2.5") is LitellmChatModel
+    assert kind(llm_model="anthropic/claude-sonnet-4") is LitellmChatModel
 
 
 @pytest.mark.skipif("LITELLM_LOG" in os.environ, reason="LITELLM_LOG asks for litellm's logs")

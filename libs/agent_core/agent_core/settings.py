@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -48,6 +49,8 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_seconds: float = Field(60.0, gt=0)
     llm_max_repairs: int = Field(2, ge=0, le=5)
+    # auto: openai/ models through the OpenAI SDK (lean), the rest through litellm
+    llm_client: Literal["auto", "litellm"] = "auto"
 
     # Agent behaviour
     agent_show_confirm: bool = True

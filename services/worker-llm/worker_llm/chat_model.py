@@ -1,222 +1,24 @@
-"""The litellm implementation of the ``ChatModel`` port.
+"""Which model client a worker uses: one place, chosen from the settings.
 
-Streams through litellm's async API with provider retries off (Temporal owns
-retrying) and translates litellm's exceptions, at this one boundary, into the
-agent core's model errors.
-
-litellm is kept for its providers, but it was most of this worker's CPU.
-What it did per call that bought this worker nothing is cut here:
-
-- The reply is assembled as the chunks stream (text concatenated, tool-call
-  fragments merged by index, usage from the chunk that carries it) rather
-  than by ``litellm.stream_chunk_builder``, which re-walks every chunk and
-  prices the reply (model-map lookups) on top.
-- Reading stops at litellm's closing usage chunk, and the stream is closed.
-  Reading on would only make litellm assemble and price the whole reply a
-  second time, in a thread, for its success callbacks, and this worker
-  registers none (if some are registered, the stream is read to the end).
-- litellm's loggers are set to WARNING, which drops the INFO line
-  ``completion()`` logs on every call (twice: through litellm's handler and
-  the root's), unless ``LITELLM_LOG`` is set to ask for its logs.
-
-litellm's other switches were checked in its source and left alone: in this
-version they act only on sync streams or on logging callbacks, or they would
-change what a provider is sent (``drop_params``, ``modify_params``) or the
-usage reported for providers that send none (``disable_token_counter``).
+``LLM_CLIENT=auto`` (the default) sends ``openai/<model>`` models through the
+OpenAI SDK (``openai_model``: the cheap path for OpenAI-compatible servers)
+and every other provider through litellm (``litellm_model``);
+``LLM_CLIENT=litellm`` sends everything through litellm.
 """
 
 from __future__ import annotations
 
-import logging
-import os
-from typing import Any
-
-os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-
-import litellm
-
-# litellm imports this module lazily inside completion(), which acompletion runs in
-# a worker thread; building its pydantic models there while the event loop's thread
-# was collecting garbage crashed the interpreter (a segfault seen in the test suite).
-# Importing it here, once, keeps that work off the worker threads.
-import litellm.proxy.openai_files_endpoints.common_utils
-
-from agent_core.chat_model import ModelReply, ModelToolCall, OnText
-from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
+from agent_core.chat_model import ChatModel
 from agent_core.settings import Settings
 
-__all__ = ["LitellmChatModel"]
-
-_LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
-
-_AUTH = (litellm.AuthenticationError, litellm.PermissionDeniedError)
-_REFUSED = (litellm.BadRequestError, litellm.UnprocessableEntityError, litellm.NotFoundError)
-_UNAVAILABLE = (
-    litellm.RateLimitError,
-    litellm.APIConnectionError,
-    litellm.Timeout,
-    litellm.InternalServerError,
-    litellm.ServiceUnavailableError,
-    litellm.APIError,
-)
+__all__ = ["chat_model_for"]
 
 
-def _configure_litellm() -> None:
-    """Process-wide litellm settings; this module is the worker's one litellm boundary."""
-    # No provider-list banner printed to stdout for a bad model string; the error remains.
-    litellm.suppress_debug_info = True
-    if "LITELLM_LOG" not in os.environ:
-        for name in _LITELLM_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+def chat_model_for(settings: Settings) -> ChatModel:
+    from worker_llm.openai_model import PREFIX, OpenAIChatModel
 
+    if settings.llm_client == "auto" and settings.llm_model.startswith(PREFIX):
+        return OpenAIChatModel(settings)
+    from worker_llm.litellm_model import LitellmChatModel  # litellm is slow to import
 
-_configure_litellm()
-
-
-class LitellmChatModel:
-    def __init__(self, settings: Settings) -> None:
-        self._model = settings.llm_model
-        self._api_base = settings.llm_api_base
-        self._api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        self._timeout = settings.llm_timeout_seconds
-
-    async def complete(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        on_text: OnText | None = None,
-        force_tool: str | None = None,
-    ) -> ModelReply:
-        try:
-            return await self._stream(messages, tools, on_text, force_tool)
-        except _AUTH as exc:
-            raise ModelAuthError(type(exc).__name__) from None
-        except _REFUSED as exc:
-            raise ModelBadRequest(type(exc).__name__) from None
-        except _UNAVAILABLE as exc:
-            if getattr(exc, "status_code", None) == 403:  # litellm maps no 403 of its own
-                raise ModelAuthError(type(exc).__name__) from None
-            raise ModelUnavailable(type(exc).__name__) from None
-
-    async def _stream(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        on_text: OnText | None,
-        force_tool: str | None,
-    ) -> ModelReply:
-        kwargs: dict[str, Any] = {}
-        if tools:
-            kwargs["tools"] = tools
-        if force_tool:
-            kwargs["tool_choice"] = {"type": "function", "function": {"name": force_tool}}
-        response = await litellm.acompletion(
-            model=self._model,
-            messages=messages,
-            api_base=self._api_base,
-            api_key=self._api_key,
-            stream=True,
-            stream_options={"include_usage": True},
-            timeout=self._timeout,
-            num_retries=0,
-            max_retries=0,
-            **kwargs,
-        )
-        reply = _ReplyBuilder()
-        read_to_end = _success_callbacks_registered()
-        try:
-            async for chunk in response:
-                text = reply.add(chunk)
-                if text and on_text is not None:
-                    await on_text(text)
-                if reply.complete and not read_to_end:
-                    break
-        finally:
-            await response.aclose()
-        return reply.build()
-
-
-def _success_callbacks_registered() -> bool:
-    """Whether anyone asked litellm for success events (this worker does not)."""
-    return bool(
-        litellm.callbacks
-        or litellm.success_callback
-        or getattr(litellm, "_async_success_callback", None)
-    )
-
-
-class _ToolCall:
-    __slots__ = ("arguments", "name")
-
-    def __init__(self) -> None:
-        self.name = ""
-        self.arguments: list[str] = []
-
-
-class _ReplyBuilder:
-    """One streamed reply, assembled chunk by chunk (only choice 0 is asked for)."""
-
-    __slots__ = (
-        "_calls",
-        "_completion_tokens",
-        "_finished",
-        "_prompt_tokens",
-        "_text",
-        "_usage_seen",
-    )
-
-    def __init__(self) -> None:
-        self._text: list[str] = []
-        self._calls: dict[int, _ToolCall] = {}
-        self._prompt_tokens = 0
-        self._completion_tokens = 0
-        self._finished = self._usage_seen = False
-
-    @property
-    def complete(self) -> bool:
-        """A finish reason and then the usage have come: nothing more is to come."""
-        return self._finished and self._usage_seen
-
-    def add(self, chunk: Any) -> str | None:
-        """Take in one chunk; return its text delta, if any, to stream on."""
-        usage = getattr(chunk, "usage", None)
-        if usage is not None:
-            self._usage_seen = True
-            self._prompt_tokens = getattr(usage, "prompt_tokens", 0) or 0
-            self._completion_tokens = getattr(usage, "completion_tokens", 0) or 0
-        if not chunk.choices:
-            return None
-        choice = chunk.choices[0]
-        delta = choice.delta
-        for fragment in getattr(delta, "tool_calls", None) or ():
-            function = getattr(fragment, "function", None)
-            if function is None:
-                continue
-            call = self._calls.get(fragment.index or 0)
-            if call is None:
-                call = self._calls[fragment.index or 0] = _ToolCall()
-            if not call.name and function.name:
-                call.name = function.name
-            if function.arguments:
-                call.arguments.append(function.arguments)
-        if choice.finish_reason:
-            self._finished = True
-        text: str | None = getattr(delta, "content", None)
-        if text:
-            self._text.append(text)
-        return text
-
-    def build(self) -> ModelReply:
-        # As litellm's stream_chunk_builder did: calls in index order, a call
-        # without a name dropped, one without arguments given "{}".
-        calls = [
-            ModelToolCall(name=call.name, arguments="".join(call.arguments) or "{}")
-            for _, call in sorted(self._calls.items())
-            if call.name
-        ]
-        return ModelReply(
-            text="".join(self._text),
-            tool_calls=calls,
-            prompt_tokens=self._prompt_tokens,
-            completion_tokens=self._completion_tokens,
-        )
+    return LitellmChatModel(settings)

@@ -23,7 +23,7 @@ from agent_core.models import AgentConfig, TaskQueues
 from agent_core.settings import Settings
 from agent_core.worker_host import run_service
 from agent_core.workflow import ConversationWorkflow
-from worker_llm.chat_model import LitellmChatModel
+from worker_llm.chat_model import chat_model_for
 from worker_llm.legacy import LegacyLLMActivities
 from worker_llm.publisher import EventPublisher
 
@@ -46,7 +46,7 @@ def agent_config(settings: Settings) -> AgentConfig:
 
 
 def build_workers(client: Client, log: EventLog, settings: Settings) -> Sequence[Worker]:
-    llm = LegacyLLMActivities(LitellmChatModel(settings), log, agent_config(settings))
+    llm = LegacyLLMActivities(chat_model_for(settings), log, agent_config(settings))
     activities: list[Callable[..., Any]] = [
         llm.load_config,
         llm.plan_step,

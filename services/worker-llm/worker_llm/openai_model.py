@@ -1,0 +1,128 @@
+"""The ``ChatModel`` port over the OpenAI SDK, for OpenAI-compatible endpoints.
+
+``openai/<model>`` models (OpenAI itself, or any server that speaks its chat
+API at ``LLM_API_BASE``: vLLM, llama.cpp, LM Studio, the fake LLM) go through
+the official SDK with its own retries off, as litellm would send them; every
+other provider goes through litellm (``chat_model.chat_model_for``).
+
+Why not litellm here too: per streamed chunk, litellm's wrapper and the SDK's
+typed chunk models cost about a millisecond of CPU, most of this worker's CPU
+per turn (``bench/model_client_overhead.py``). This client lets the SDK send
+the request and map HTTP errors, then reads the stream's ``data:`` lines
+itself, one ``json.loads`` a chunk.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+import httpx2  # the OpenAI SDK's HTTP client (a fork of httpx)
+import openai
+
+from agent_core.chat_model import ModelReply, OnText
+from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
+from agent_core.settings import Settings
+from worker_llm.reply_builder import ReplyBuilder
+
+__all__ = ["PREFIX", "OpenAIChatModel"]
+
+PREFIX = "openai/"
+
+_AUTH = (openai.AuthenticationError, openai.PermissionDeniedError)
+_REFUSED = (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError)
+# a connection that fails or a stream that is cut: retry later
+_UNAVAILABLE = (openai.APIError, httpx2.HTTPError, json.JSONDecodeError)
+
+
+class OpenAIChatModel:
+    def __init__(self, settings: Settings) -> None:
+        self._model = settings.llm_model.removeprefix(PREFIX)
+        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+        self._client = openai.AsyncOpenAI(
+            # local servers need no key; one that does answers 401 (an auth error)
+            api_key=key or os.environ.get("OPENAI_API_KEY") or "none",
+            base_url=settings.llm_api_base or None,
+            timeout=settings.llm_timeout_seconds,
+            max_retries=0,  # Temporal owns retrying
+        )
+
+    async def complete(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        on_text: OnText | None = None,
+        force_tool: str | None = None,
+    ) -> ModelReply:
+        try:
+            return await self._stream(messages, tools, on_text, force_tool)
+        except _AUTH as exc:
+            raise ModelAuthError(type(exc).__name__) from None
+        except _REFUSED as exc:
+            raise ModelBadRequest(type(exc).__name__) from None
+        except _UNAVAILABLE as exc:
+            raise ModelUnavailable(type(exc).__name__) from None
+
+    async def _stream(
+        self,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None,
+        on_text: OnText | None,
+        force_tool: str | None,
+    ) -> ModelReply:
+        kwargs: dict[str, Any] = {}
+        if tools:
+            kwargs["tools"] = tools
+        if force_tool:
+            kwargs["tool_choice"] = {"type": "function", "function": {"name": force_tool}}
+        reply, ended = ReplyBuilder(), False
+        async with self._client.chat.completions.with_streaming_response.create(
+            model=self._model,
+            messages=messages,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+            **kwargs,
+        ) as response:
+            async for line in response.iter_lines():
+                if not line.startswith("data:"):
+                    continue
+                data = line[5:].strip()
+                if data == "[DONE]":
+                    ended = True
+                    break
+                text = _add(reply, json.loads(data))
+                if text and on_text is not None:
+                    await on_text(text)
+                if reply.complete:
+                    ended = True
+                    break
+        if not (ended or reply.finished):
+            raise ModelUnavailable("the reply stream ended early")
+        return reply.build()
+
+
+def _add(reply: ReplyBuilder, chunk: dict[str, Any]) -> str | None:
+    """Feed one decoded chunk in; its text delta, if any, to stream on."""
+    if "error" in chunk:  # an error sent inside the stream
+        raise ModelUnavailable("the model reported an error mid-stream")
+    usage = chunk.get("usage")
+    if usage:
+        reply.usage(usage.get("prompt_tokens") or 0, usage.get("completion_tokens") or 0)
+    choices = chunk.get("choices")
+    if not choices:
+        return None
+    choice = choices[0]
+    delta = choice.get("delta") or {}
+    for fragment in delta.get("tool_calls") or ():
+        function = fragment.get("function")
+        if function:
+            reply.tool_fragment(
+                fragment.get("index") or 0, function.get("name"), function.get("arguments")
+            )
+    if choice.get("finish_reason"):
+        reply.finish()
+    text: str | None = delta.get("content")
+    if text:
+        reply.text(text)
+    return text
