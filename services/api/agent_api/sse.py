@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -50,6 +51,7 @@ SEP = "\n"
 # without its end being logged (Redis was down at the time).
 _IDLE_CHECK_SECONDS = 3.0
 _RUN_ENDS = ("RUN_FINISHED", "RUN_ERROR")
+_ENCODED_KEPT = 4_096  # recent frames kept encoded, shared by the streams that send them
 _ENDED = "status_changed:ended"
 
 Snapshotter = Callable[[], Awaitable[SnapshotState]]
@@ -89,18 +91,26 @@ class StreamCursor:
         return self.ended and entry.type in _RUN_ENDS
 
 
-def _sse(**fields: Any) -> ServerSentEvent:
+def _sse(**fields: Any) -> bytes:
     """A frame with LF line ends: AG-UI's client splits frames on "\\n\\n" only."""
-    return ServerSentEvent(**fields, sep=SEP)
+    return ServerSentEvent(**fields, sep=SEP).encode()
 
 
-def _frame(entry: LoggedEvent) -> ServerSentEvent:
+@functools.lru_cache(maxsize=_ENCODED_KEPT)
+def _frame(entry: LoggedEvent) -> bytes:
+    """An entry's frame, encoded once for every stream that sends it (the feed
+    hands each stream of a conversation the same entry objects)."""
     return _sse(data=entry.data, id=entry.id, event=entry.type or "CUSTOM", retry=RETRY_MS)
+
+
+@functools.lru_cache(maxsize=_ENCODED_KEPT)
+def _run_frame(entry: LoggedEvent) -> bytes:
+    return _sse(data=entry.data, id=entry.id, event=entry.type)
 
 
 async def _snapshot_frame(
     log_: EventLog, conversation_id: str, snapshot: Snapshotter, cursor: StreamCursor
-) -> tuple[ServerSentEvent, bool]:
+) -> tuple[bytes, bool]:
     """A snapshot at the log's current end, and whether the conversation ended."""
     try:
         position = await log_.last_id(conversation_id)
@@ -148,13 +158,15 @@ async def conversation_stream(
     cursor: StreamCursor,
     snapshot: Snapshotter,
     is_closed: IsClosed,
-    on_event: Callable[[], None] = lambda: None,
-) -> AsyncIterator[ServerSentEvent]:
+    on_events: Callable[[int], None] = lambda count: None,
+) -> AsyncIterator[bytes]:
+    """The stream's bytes: each read's frames go out in one write, so a woken
+    stream costs one send however many entries it got."""
     with tail.watch(conversation_id, cursor.position or "0") as woken:
         while True:
             if cursor.position is None:
                 frame, ended = await _snapshot_frame(log_, conversation_id, snapshot, cursor)
-                on_event()
+                on_events(1)
                 yield frame
                 if ended:
                     return
@@ -167,16 +179,12 @@ async def conversation_stream(
                 await asyncio.sleep(1)
                 cursor.position = await _recover(log_, conversation_id, cursor.position)
                 continue
-            for entry in entries:
-                deliver, hole = cursor.accept(entry)
-                if hole:
-                    cursor.position = None  # repair from the workflow, then go on
-                    break
-                if deliver:
-                    on_event()
-                    yield _frame(entry)
-                    if cursor.finishes(entry):
-                        return
+            frames, finished = _deliverable(cursor, entries)
+            if frames:
+                on_events(len(frames))
+                yield b"".join(frames)
+            if finished:
+                return
             if entries:
                 continue
             try:
@@ -184,6 +192,22 @@ async def conversation_stream(
             except TimeoutError:
                 if await is_closed():
                     cursor.position = None  # the end was not logged: finish from a snapshot
+
+
+def _deliverable(cursor: StreamCursor, entries: list[LoggedEvent]) -> tuple[list[bytes], bool]:
+    """The frames of the entries to send, and whether the stream ends with them.
+    A hole stops the batch and leaves the cursor to repair it with a snapshot."""
+    frames: list[bytes] = []
+    for entry in entries:
+        deliver, hole = cursor.accept(entry)
+        if hole:
+            cursor.position = None
+            break
+        if deliver:
+            frames.append(_frame(entry))
+            if cursor.finishes(entry):
+                return frames, True
+    return frames, False
 
 
 async def _next_entries(
@@ -205,7 +229,7 @@ async def _recover(log_: EventLog, conversation_id: str, position: str) -> str |
 
 async def run_frames(
     log_: EventLog, tail: EventTail, conversation_id: str, position: str, run_id: str
-) -> AsyncIterator[ServerSentEvent]:
+) -> AsyncIterator[bytes]:
     """The events of one AG-UI run, from its ``RUN_STARTED`` to its end, read
     from the log after ``position``: what an AG-UI client asked to see."""
     started = False
@@ -218,14 +242,18 @@ async def run_frames(
                 log.warning("event log unreachable while streaming a run; retrying")
                 await asyncio.sleep(1)
                 continue
+            frames: list[bytes] = []
             for entry in entries:
                 position = entry.id
                 if not started and entry.type == "RUN_STARTED":
                     started = json.loads(entry.data).get("runId") == run_id
                 if started:
-                    yield _sse(data=entry.data, id=entry.id, event=entry.type)
+                    frames.append(_run_frame(entry))
                     if entry.type in _RUN_ENDS:
+                        yield b"".join(frames)
                         return
+            if frames:
+                yield b"".join(frames)
             if not entries:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(woken.wait(), _IDLE_CHECK_SECONDS)
