@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.api.sse_client import Frame, auto_confirm, read_frames, tenant_keys
+from tests.api.sse_client import Frame, auto_confirm, read_frames, tenant_keys, tenant_of
 from tests.support.gateway import api_client, gateway
 from tests.support.stack import agent_stack
 
@@ -119,3 +119,39 @@ async def test_many_streams_of_one_conversation_see_the_same_events(client, fake
     assert expected and reads[0][-1].is_end
     for frames in reads[1:]:
         assert _ids_and_keys(frames) == expected
+
+
+async def test_a_terminated_conversation_closes_its_open_streams(client, fake_llm, redis_url):
+    """A workflow terminated by an operator writes no end: the gateway notices
+    (one check per conversation) and finishes its streams with a snapshot; a
+    reconnect then gets 204."""
+    api_keys, keys = tenant_keys("alice")
+    async with (
+        agent_stack(
+            client, fake_llm, redis_url, api_keys=api_keys, api_stream_closed_check_seconds=0.5
+        ) as stack,
+        gateway(stack.settings) as base,
+        api_client(base, keys["alice"]) as http,
+    ):
+        created = await http.post("/v1/conversations", json={"goal": "travel"})
+        assert created.status_code == 201, created.text
+        cid, url = created.json()["id"], created.json()["events_url"]
+
+        async def terminate_once_open(frame: Frame) -> None:
+            if frame.kind == "RUN_FINISHED" and not terminated:
+                terminated.append(frame.id)
+                handle = stack.conversations.handle(tenant_of(keys["alice"]), cid)
+                await handle.terminate("an operator stopped it")
+
+        terminated: list[str] = []
+        streams = [
+            read_frames(http, url, on_frame=terminate_once_open),
+            read_frames(http, url),
+        ]
+        both = await asyncio.wait_for(asyncio.gather(*streams), 30)
+        again = await http.get(url, headers={"Last-Event-ID": both[0][-1].id})
+
+    for frames in both:
+        assert frames[-1].event == "STATE_SNAPSHOT", [f.kind for f in frames]
+        assert not any(f.is_end for f in frames)  # no end was written: the snapshot closes it
+    assert again.status_code == 204

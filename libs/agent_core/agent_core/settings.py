@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     api_cors_origins: str = ""
     api_rate_limit_per_minute: int = Field(1200, ge=1)
     api_sse_ping_seconds: float = Field(15.0, gt=0)
+    # how often a stream's conversation is checked for a workflow closed with no end logged
+    api_stream_closed_check_seconds: float = Field(30.0, gt=0)
 
     @cached_property
     def cors_origins(self) -> list[str]:

@@ -12,6 +12,13 @@ Redis or polls it, and a thousand streams of one conversation cost one read.
 Pub/sub is a wake-up, not the data: a message missed while Redis was away is
 made up for by reading again: every feed re-reads when the subscription comes
 back, and a feed whose read failed retries until it gets through.
+
+A conversation whose workflow closed without its end in the log (terminated
+by an operator, or its log lost after the end) would leave its streams
+waiting: each feed asks Temporal, every ``closed_check_seconds``
+(``API_STREAM_CLOSED_CHECK_SECONDS``), whether
+the workflow still runs, once for all its streams, and has them repair from
+a snapshot (which ends them) when it does not.
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Self
 
@@ -28,12 +35,14 @@ from redis.exceptions import RedisError
 
 from agent_core.event_log import WAKE_CHANNEL, EventLog, LoggedEvent, conversation_of
 
-__all__ = ["EventTail"]
+__all__ = ["EventTail", "IsClosed", "Watch"]
 
 log = logging.getLogger(__name__)
 
 _KEPT = 2_000  # recent entries a feed keeps for streams that follow it
 _RETRY_SECONDS = 0.5  # between a feed's reads while Redis is unreachable
+
+IsClosed = Callable[[], Awaitable[bool]]
 
 
 class _Feed:
@@ -43,9 +52,11 @@ class _Feed:
         self.start = start  # the position the kept entries follow
         self.entries: list[LoggedEvent] = []
         self.index: dict[str, int] = {}
-        self.watchers: set[asyncio.Event] = set()
+        self.watchers: set[Watch] = set()
         self.reading: asyncio.Task[None] | None = None
+        self.checking: asyncio.Task[None] | None = None
         self.again = False
+        self.repairs = 0  # bumped when every stream must rebuild from a snapshot
 
     @property
     def position(self) -> str:
@@ -69,16 +80,36 @@ class _Feed:
             self.index.update((e.id, first + i) for i, e in enumerate(entries))
 
     def wake(self) -> None:
-        for event in self.watchers:
-            event.set()
+        for watch in self.watchers:
+            watch.woken.set()
+
+
+class Watch:
+    """One stream's hold on its conversation's feed: woken when the log grew or
+    a repair is due."""
+
+    def __init__(self, feed: _Feed) -> None:
+        self.woken = asyncio.Event()
+        self._feed = feed
+        self._repairs = feed.repairs
+
+    def must_repair(self) -> bool:
+        """Whether a repair came since this stream last asked."""
+        if self._repairs == self._feed.repairs:
+            return False
+        self._repairs = self._feed.repairs
+        return True
 
 
 class EventTail:
-    def __init__(self, redis_url: str, log_: EventLog) -> None:
+    def __init__(
+        self, redis_url: str, log_: EventLog, closed_check_seconds: float = 30.0
+    ) -> None:
         self._redis = aioredis.from_url(
             redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
         )
         self._log = log_
+        self._closed_check_seconds = closed_check_seconds
         self._feeds: dict[str, _Feed] = {}
         self._task: asyncio.Task[None] | None = None
 
@@ -92,7 +123,8 @@ class EventTail:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        tasks = [self._task, *(f.reading for f in self._feeds.values())]
+        feeds = self._feeds.values()
+        tasks = [self._task, *(f.reading for f in feeds), *(f.checking for f in feeds)]
         for task in tasks:
             if task is not None:
                 task.cancel()
@@ -101,22 +133,24 @@ class EventTail:
         await self._redis.aclose()
 
     @contextlib.contextmanager
-    def watch(self, conversation_id: str, position: str) -> Iterator[asyncio.Event]:
-        """An event set whenever the conversation's log has grown; a stream at
-        ``position`` starts the feed there if it is the first."""
+    def watch(self, conversation_id: str, position: str, is_closed: IsClosed) -> Iterator[Watch]:
+        """A stream's watch on the conversation; a stream at ``position`` starts
+        the feed there if it is the first."""
         feed = self._feeds.get(conversation_id)
         if feed is None:
             feed = self._feeds[conversation_id] = _Feed(position)
             self._refresh(conversation_id)  # what the log already holds after it
-        event = asyncio.Event()
-        feed.watchers.add(event)
+            feed.checking = asyncio.create_task(self._check_closed(feed, is_closed))
+        watch = Watch(feed)
+        feed.watchers.add(watch)
         try:
-            yield event
+            yield watch
         finally:
-            feed.watchers.discard(event)
+            feed.watchers.discard(watch)
             if not feed.watchers:
-                if feed.reading is not None:
-                    feed.reading.cancel()
+                for task in (feed.reading, feed.checking):
+                    if task is not None:
+                        task.cancel()
                 del self._feeds[conversation_id]
 
     def after(self, conversation_id: str, position: str) -> list[LoggedEvent] | None:
@@ -136,6 +170,14 @@ class EventTail:
             except RedisError:
                 log.warning("event tail: Redis unreachable; subscribing again")
                 await asyncio.sleep(1)
+
+    async def _check_closed(self, feed: _Feed, is_closed: IsClosed) -> None:
+        while True:
+            await asyncio.sleep(self._closed_check_seconds)
+            if await is_closed():
+                feed.repairs += 1
+                feed.wake()
+                return
 
     def _refresh(self, conversation_id: str) -> None:
         feed = self._feeds.get(conversation_id)

@@ -18,13 +18,14 @@ log is empty, never ``0``.
 
 The stream ends with the run that follows ``status_changed: ended``. While
 idle it sends keep-alive comments; when Redis fails it waits, reconnects and,
-if its position was lost, starts over from a snapshot.
+if its position was lost, starts over from a snapshot. A workflow that closed
+with no end in the log (terminated) is noticed by the feed (``EventTail``),
+which has its streams finish from a snapshot.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import functools
 import json
 import logging
@@ -34,28 +35,33 @@ from typing import Any
 
 from redis.exceptions import RedisError
 from sse_starlette import ServerSentEvent
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
-from agent_api.event_tail import EventTail
+from agent_api.event_tail import EventTail, IsClosed
 from agent_api.schemas import SnapshotState
 from agent_core import events as ev
 from agent_core.event_log import EventLog, LoggedEvent
 from agent_core.models import ConversationStatus
 
-__all__ = ["RETRY_MS", "SEP", "StreamCursor", "conversation_stream", "open_cursor", "run_frames"]
+__all__ = [
+    "RETRY_MS",
+    "SEP",
+    "StreamCursor",
+    "closed_probe",
+    "conversation_stream",
+    "open_cursor",
+    "run_frames",
+]
 
 log = logging.getLogger(__name__)
 
 RETRY_MS = 2_000
 SEP = "\n"
-# How long a quiet stream waits before checking whether the workflow closed
-# without its end being logged (Redis was down at the time).
-_IDLE_CHECK_SECONDS = 3.0
 _RUN_ENDS = ("RUN_FINISHED", "RUN_ERROR")
 _ENCODED_KEPT = 4_096  # recent frames kept encoded, shared by the streams that send them
 _ENDED = "status_changed:ended"
 
 Snapshotter = Callable[[], Awaitable[SnapshotState]]
-IsClosed = Callable[[], Awaitable[bool]]
 
 
 @dataclass
@@ -106,6 +112,18 @@ def _frame(entry: LoggedEvent) -> bytes:
 @functools.lru_cache(maxsize=_ENCODED_KEPT)
 def _run_frame(entry: LoggedEvent) -> bytes:
     return _sse(data=entry.data, id=entry.id, event=entry.type)
+
+
+def closed_probe(handle: WorkflowHandle[Any, Any]) -> IsClosed:
+    """Whether the conversation's workflow has closed (False when Temporal cannot say)."""
+
+    async def is_closed() -> bool:
+        try:
+            return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
+        except Exception:
+            return False
+
+    return is_closed
 
 
 async def _snapshot_frame(
@@ -162,16 +180,17 @@ async def conversation_stream(
 ) -> AsyncIterator[bytes]:
     """The stream's bytes: each read's frames go out in one write, so a woken
     stream costs one send however many entries it got."""
-    with tail.watch(conversation_id, cursor.position or "0") as woken:
+    with tail.watch(conversation_id, cursor.position or "0", is_closed) as watch:
         while True:
-            if cursor.position is None:
+            watch.woken.clear()
+            closed = watch.must_repair()  # the workflow closed with no end logged
+            if closed or cursor.position is None:
                 frame, ended = await _snapshot_frame(log_, conversation_id, snapshot, cursor)
                 on_events(1)
                 yield frame
-                if ended:
+                if ended or closed:
                     return
                 cursor.position = cursor.position or "0"
-            woken.clear()
             try:
                 entries = await _next_entries(log_, tail, conversation_id, cursor.position)
             except RedisError:
@@ -185,13 +204,8 @@ async def conversation_stream(
                 yield b"".join(frames)
             if finished:
                 return
-            if entries:
-                continue
-            try:
-                await asyncio.wait_for(woken.wait(), _IDLE_CHECK_SECONDS)
-            except TimeoutError:
-                if await is_closed():
-                    cursor.position = None  # the end was not logged: finish from a snapshot
+            if not entries:
+                await watch.woken.wait()
 
 
 def _deliverable(cursor: StreamCursor, entries: list[LoggedEvent]) -> tuple[list[bytes], bool]:
@@ -228,14 +242,20 @@ async def _recover(log_: EventLog, conversation_id: str, position: str) -> str |
 
 
 async def run_frames(
-    log_: EventLog, tail: EventTail, conversation_id: str, position: str, run_id: str
+    log_: EventLog,
+    tail: EventTail,
+    conversation_id: str,
+    position: str,
+    run_id: str,
+    is_closed: IsClosed,
 ) -> AsyncIterator[bytes]:
     """The events of one AG-UI run, from its ``RUN_STARTED`` to its end, read
-    from the log after ``position``: what an AG-UI client asked to see."""
+    from the log after ``position``: what an AG-UI client asked to see. Ends
+    early if the workflow closes with the run unfinished."""
     started = False
-    with tail.watch(conversation_id, position) as woken:
-        while True:
-            woken.clear()
+    with tail.watch(conversation_id, position, is_closed) as watch:
+        while not watch.must_repair():
+            watch.woken.clear()
             try:
                 entries = await _next_entries(log_, tail, conversation_id, position)
             except RedisError:
@@ -255,5 +275,4 @@ async def run_frames(
             if frames:
                 yield b"".join(frames)
             if not entries:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(woken.wait(), _IDLE_CHECK_SECONDS)
+                await watch.woken.wait()

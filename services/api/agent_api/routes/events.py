@@ -19,7 +19,7 @@ from agent_api.deps import ConversationId, CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
 from agent_api.metrics import EVENTS_DELIVERED, OPEN_STREAMS
 from agent_api.schemas import SnapshotState
-from agent_api.sse import SEP, conversation_stream, open_cursor
+from agent_api.sse import SEP, closed_probe, conversation_stream, open_cursor
 
 router = APIRouter(prefix="/v1/conversations", tags=["events"])
 
@@ -77,12 +77,6 @@ async def stream_events(
         snap = await guarded(state.conversations.snapshot(tenant, conversation_id))
         return SnapshotState.from_snapshot(snap)
 
-    async def is_closed() -> bool:
-        try:
-            return (await handle.describe()).status != WorkflowExecutionStatus.RUNNING
-        except Exception:
-            return False
-
     async def events():  # type: ignore[no-untyped-def]
         OPEN_STREAMS.inc()
         try:
@@ -92,7 +86,7 @@ async def stream_events(
                 conversation_id,
                 cursor,
                 snapshot,
-                is_closed,
+                closed_probe(handle),
                 EVENTS_DELIVERED.inc,
             ):
                 yield frame
