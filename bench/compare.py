@@ -1,6 +1,6 @@
 """The project against a floor, figure by figure, on one machine, in one command.
 
-    python -m bench.compare [--quick | --full] [--model-delay-ms 300]
+    python -m bench.compare [--quick | --full] [--model-delay-ms 300] [--only streams,...]
 
 (from the repository root; ``uv run python -m bench.compare`` likewise).
 
@@ -95,6 +95,7 @@ class Sizes:
 
 #: the throughput runs cut short (100 x 2, not 100 x 10) so that a quick run stays
 #: under three minutes on two cores; --full runs them as the issue asks
+PHASES = ("latency", "history", "throughput", "streams")
 QUICK = Sizes(10, 2, ((20, 5), (100, 2)), 10, 0, 500, 5, 2, 20)
 FULL = Sizes(100, 10, ((20, 10), (100, 10)), 10, 1000, 5000, 50, 5, 20)
 
@@ -133,7 +134,12 @@ def _say(text: str) -> None:
 
 
 async def _measure(
-    stack: RunningStack, sizes: Sizes, delay_ms: int, log: LogWatch, results: dict[str, Any]
+    stack: RunningStack,
+    sizes: Sizes,
+    delay_ms: int,
+    only: set[str],
+    log: LogWatch,
+    results: dict[str, Any],
 ) -> None:
     """Every phase in turn, each one's figures put in ``results`` as soon as it ends."""
     queue = phases.new_queue()
@@ -145,29 +151,38 @@ async def _measure(
             bench = Bench(stack, client, http, fake, queue, worker.pid)
             _say("warming up")
             await phases.warm_up(bench)
-            _say(f"one turn at a time: {sizes.latency_blocks} x {sizes.turns} turns")
-            results["latency"] = await phases.latency(bench, sizes.latency_blocks, sizes.turns, 0)
-            _say(f"with a {delay_ms} ms model: {sizes.delay_blocks} x {sizes.turns} turns")
-            results["model_delay"] = await phases.latency(
-                bench, sizes.delay_blocks, sizes.turns, delay_ms
-            )
-            _say(f"history growth: {sizes.history_turns} turns")
-            results["history"] = await phases.history_growth(bench, sizes.history_turns)
-            results["throughput"] = []
-            for count, turns in sizes.throughput:
-                _say(f"throughput: {count} x {turns} turns at once")
-                results["throughput"].append(await phases.throughput(bench, count, turns))
-            if sizes.faults:
-                _say(f"lost / doubled: {sizes.faults} x {sizes.turns} turns at once")
-                results["faults"] = await phases.faults(bench, sizes.faults, sizes.turns)
-            _say(f"fan-out: {sizes.streams} streams on {sizes.stream_conversations} conversations")
-            results["streams"] = await fan_out(
-                bench,
-                sizes.streams,
-                sizes.stream_conversations,
-                sizes.stream_rounds,
-                log.gateway,
-            )
+            if "latency" in only:
+                _say(f"one turn at a time: {sizes.latency_blocks} x {sizes.turns} turns")
+                results["latency"] = await phases.latency(
+                    bench, sizes.latency_blocks, sizes.turns, 0
+                )
+                _say(f"with a {delay_ms} ms model: {sizes.delay_blocks} x {sizes.turns} turns")
+                results["model_delay"] = await phases.latency(
+                    bench, sizes.delay_blocks, sizes.turns, delay_ms
+                )
+            if "history" in only:
+                _say(f"history growth: {sizes.history_turns} turns")
+                results["history"] = await phases.history_growth(bench, sizes.history_turns)
+            if "throughput" in only:
+                results["throughput"] = []
+                for count, turns in sizes.throughput:
+                    _say(f"throughput: {count} x {turns} turns at once")
+                    results["throughput"].append(await phases.throughput(bench, count, turns))
+                if sizes.faults:
+                    _say(f"lost / doubled: {sizes.faults} x {sizes.turns} turns at once")
+                    results["faults"] = await phases.faults(bench, sizes.faults, sizes.turns)
+            if "streams" in only:
+                _say(
+                    f"fan-out: {sizes.streams} streams on {sizes.stream_conversations} "
+                    "conversations"
+                )
+                results["streams"] = await fan_out(
+                    bench,
+                    sizes.streams,
+                    sizes.stream_conversations,
+                    sizes.stream_rounds,
+                    log.gateway,
+                )
     finally:
         worker.terminate()
         await worker.wait()
@@ -188,7 +203,7 @@ def _machine() -> dict[str, Any]:
     }
 
 
-async def run(sizes: Sizes, delay_ms: int, label: str) -> dict[str, Any]:
+async def run(sizes: Sizes, delay_ms: int, label: str, only: set[str]) -> dict[str, Any]:
     files = raise_open_files(2 * sizes.streams + 2048)
     machine = _machine()
     _say(f"{label} run; load average {machine['loadavg_at_start']}; open files {files}")
@@ -198,7 +213,7 @@ async def run(sizes: Sizes, delay_ms: int, label: str) -> dict[str, Any]:
         _say(f"stack up: gateway {stack.gateway}, Temporal {stack.temporal_address}")
         results: dict[str, Any] = {}
         try:
-            await _measure(stack, sizes, delay_ms, log, results)
+            await _measure(stack, sizes, delay_ms, only, log, results)
         except BaseException:
             partial = RESULTS / "compare.partial.json"
             RESULTS.mkdir(parents=True, exist_ok=True)
@@ -240,9 +255,17 @@ def main(argv: list[str] | None = None) -> None:
     size.add_argument("--quick", action="store_true", help="small counts, < 3 minutes (default)")
     size.add_argument("--full", action="store_true", help="every figure at full size")
     parser.add_argument("--model-delay-ms", type=int, default=300, help="the slow model's latency")
+    parser.add_argument(
+        "--only",
+        default=",".join(PHASES),
+        help=f"comma-separated phases to run, of {','.join(PHASES)} (default: all)",
+    )
     args = parser.parse_args(argv)
+    only = set(args.only.split(","))
+    if not only <= set(PHASES):
+        parser.error(f"--only takes {','.join(PHASES)}")
     sizes, label = (FULL, "full") if args.full else (QUICK, "quick")
-    outcome = asyncio.run(run(sizes, args.model_delay_ms, label))
+    outcome = asyncio.run(run(sizes, args.model_delay_ms, label, only))
     print()
     print(_write(outcome))
     print(f"wrote {RESULTS / 'compare.json'} and {RESULTS / 'compare.md'}")

@@ -1,8 +1,11 @@
 """Fan-out: thousands of SSE streams open on one gateway, every event to every stream.
 
 ``streams`` streams are opened on ``conversations`` conversations (as many on
-each); then, round after round, every conversation gets a message at once and
-the round ends when every stream has seen the run finish. An event's delivery
+each). Burst: round after round, every conversation gets a message at once
+and the round ends when every stream has seen the run finish (what one
+gateway does when all its conversations answer together: its queueing shows).
+Steady: then one conversation answers at a time, each once, while every
+stream stays open (what a stream sees on a gateway holding that many). An event's delivery
 latency is its arrival at a stream minus the moment Redis appended it (the
 stream entry id is Redis's clock in milliseconds, the same machine's clock the
 client reads): the gateway's whole share, wake-up to bytes on the socket,
@@ -99,8 +102,16 @@ async def fan_out(
             complete = complete and await _until(
                 tally, lambda r=round_: min(tally.finished) >= r + 1, 120
             )
+        burst, frames = tally.latencies, len(tally.latencies)
+        cpu = meter.per(frames / 1000)  # ms per 1,000 frames
+        tally.latencies = []
+        for index, talk in enumerate(talks):
+            await talk.turn("One more question, please.", within=120)
+            mine = range(index, streams, conversations)
+            complete = complete and await _until(
+                tally, lambda m=mine: min(tally.finished[i] for i in m) >= rounds + 2, 120
+            )
         pool_errors = errors() - errors_before
-        cpu = meter.per(len(tally.latencies) / 1000)  # ms per 1,000 frames
     finally:
         for reader in readers:
             reader.cancel()
@@ -112,9 +123,11 @@ async def fan_out(
         "conversations": conversations,
         "rounds": rounds,
         "open_seconds": round(open_seconds, 1),
-        "frames": len(tally.latencies),
+        "frames": frames,
         "complete": complete,
-        "delivery_ms": summary(tally.latencies),
+        "delivery_ms": summary(burst),
+        "steady_frames": len(tally.latencies),
+        "steady_delivery_ms": summary(tally.latencies),
         "cpu_ms_per_1000_frames": cpu,
         "redis_errors": pool_errors,
     }
