@@ -4,9 +4,8 @@ A turn is timed as a user sees it: from the ``POST .../messages`` to the
 ``agent_message`` event on the conversation's SSE stream (and to its first
 ``TEXT_MESSAGE_CONTENT``); the next message is sent once the run has finished
 (``RUN_FINISHED``), so turns never overlap. Every event is checked against
-the turn it belongs to, which is how lost answers (none within the timeout)
-and doubled ones (two ``agent_message`` events, or one event delivered twice)
-are counted.
+the turn it belongs to (first token, answer, run end); what was lost or
+doubled is read from the workflow's transcript afterwards (``transcript``).
 """
 
 from __future__ import annotations
@@ -33,14 +32,21 @@ def http_session() -> aiohttp.ClientSession:
 
 
 async def post_safely(
-    http: aiohttp.ClientSession, url: str, body: dict[str, Any], expect: int, attempts: int = 5
+    http: aiohttp.ClientSession,
+    url: str,
+    body: dict[str, Any],
+    expect: int,
+    within: float = 300.0,
 ) -> tuple[dict[str, Any] | None, str, int]:
     """POST as a careful client does: one idempotency key, sent again after a 503/429 or
-    a cut connection (a kept-alive one the server closed meanwhile, too); the gateway
-    applies it once. The answer's JSON (None on failure), the last error, the retries."""
+    a cut connection (a kept-alive one the server closed meanwhile, too) until
+    ``within`` seconds have passed; the gateway applies it once. The answer's JSON
+    (None on failure), the last error, the retries."""
     headers = {"Idempotency-Key": uuid.uuid4().hex}
     error = ""
-    for attempt in range(attempts):
+    deadline = time.monotonic() + within
+    attempt = 0
+    while time.monotonic() < deadline:
         try:
             async with http.post(url, json=body, headers=headers) as response:
                 if response.status == expect:
@@ -51,12 +57,14 @@ async def post_safely(
                 wait = float(response.headers.get("Retry-After", 1))
         except (aiohttp.ClientError, TimeoutError) as exc:
             error, wait = f"{type(exc).__name__}: {exc}", 0.2
-        await asyncio.sleep(min(wait, 5) * (attempt + 1))
-    return None, error, attempts
+        attempt += 1
+        await asyncio.sleep(min(wait * attempt, 5))
+    return None, error, attempt
 
 
 @dataclass
 class Turn:
+    text: str  # unique in its conversation: how the transcript tells its answer
     posted: float  # time.perf_counter() before the POST
     accepted: float | None = None  # the 202 read
     first_token: float | None = None
@@ -100,7 +108,7 @@ class Conversation:
 
     async def turn(self, text: str, within: float = 30.0) -> Turn:
         """Send ``text`` and wait for the run it starts to finish (or ``within`` seconds)."""
-        turn = Turn(posted=time.perf_counter())
+        turn = Turn(text=text, posted=time.perf_counter())
         self.turns.append(turn)
         turn.error = await self._send(text)
         if turn.error is not None:
@@ -149,6 +157,13 @@ class Conversation:
             if kind == "RUN_ERROR":
                 turn.error = str(event.get("message"))
             turn.done.set()
+
+    async def transcript(self) -> list[dict[str, Any]]:
+        """The conversation's messages as the workflow holds them (``GET``)."""
+        async with self.http.get(f"{self.base}/v1/conversations/{self.id}") as response:
+            response.raise_for_status()
+            body = await response.json()
+        return list(body["transcript"])
 
     async def close(self) -> None:
         if self._listener is not None:

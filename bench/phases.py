@@ -118,9 +118,11 @@ async def latency(bench: Bench, blocks: int, turns: int, delay_ms: int) -> dict[
     bench.script(blocks * turns, delay_ms)
     project: list[Turn] = []
     floor: list[float] = []
+    talks: list[Conversation] = []
     published = await bench.publish_counters()
     for _ in range(blocks):
         (conversation,) = await bench.conversations(1)
+        talks.append(conversation)
         project += await _talk(conversation, turns)
         await conversation.close()
         (handle,) = await bench.floors(1)
@@ -134,7 +136,7 @@ async def latency(bench: Bench, blocks: int, turns: int, delay_ms: int) -> dict[
         "run_finished_ms": summary(_ms(project, "finished")),
         "p50_marks_ms": {m: summary(_ms(project, m))["p50"] for m in MARKS},
         "floor_ms": summary(floor),
-        "faults": faults_of(project, []),
+        "faults": await faults_of(talks),
         "publishing": published,
     }
 
@@ -175,7 +177,7 @@ async def throughput(
         bench.project_cpu(), [_talk(c, turns, within) for c in conversations]
     )
     await asyncio.sleep(1)  # late duplicates would arrive now
-    found = faults_of(done, conversations)
+    found = await faults_of(conversations)
     await asyncio.gather(*(c.close() for c in conversations))
     result = {
         "conversations": concurrency,
@@ -203,17 +205,30 @@ async def throughput(
     }
 
 
-def faults_of(turns: list[Turn], conversations: list[Conversation]) -> dict[str, Any]:
-    """Lost: a message with no answer. Doubled: two answers, or an event delivered twice.
-
-    Answers are counted per turn (the events between a POST and its run's end):
-    after a POST that failed every retry, a message the workflow did accept
-    anyway is answered within the next turn, which then counts as doubled.
-    ``errors`` and ``error_samples`` say when that happened."""
+async def faults_of(conversations: list[Conversation]) -> dict[str, Any]:
+    """What the workflows hold, read back once the runs are over. Lost: a message the
+    client sent that the transcript lacks, or holds with no agent message after it.
+    Doubled: a message the transcript holds twice, or an event a stream delivered
+    twice. ``errors`` counts POSTs that never got their 202 (retried for minutes)."""
+    transcripts = await _bounded([c.transcript for c in conversations], 50)
+    turns = [t for c in conversations for t in c.turns]
+    lost = doubled = 0
+    for conversation, transcript in zip(conversations, transcripts, strict=True):
+        for turn in conversation.turns:
+            at = [
+                i
+                for i, m in enumerate(transcript)
+                if m["role"] == "user" and m["text"] == turn.text
+            ]
+            answered = [
+                i for i in at if i + 1 < len(transcript) and transcript[i + 1]["role"] == "agent"
+            ]
+            lost += not answered
+            doubled += len(at) > 1
     return {
         "messages": len(turns),
-        "lost": sum(1 for t in turns if t.answers == 0),
-        "doubled": sum(1 for t in turns if t.answers > 1 or t.prompts > 1),
+        "lost": lost,
+        "doubled": doubled,
         "redelivered_events": sum(c.redelivered for c in conversations),
         "errors": sum(1 for t in turns if t.error),
         "retried_posts": sum(c.retries for c in conversations),
