@@ -102,9 +102,7 @@ class Watch:
 
 
 class EventTail:
-    def __init__(
-        self, redis_url: str, log_: EventLog, closed_check_seconds: float = 30.0
-    ) -> None:
+    def __init__(self, redis_url: str, log_: EventLog, closed_check_seconds: float = 30.0) -> None:
         self._redis = aioredis.from_url(
             redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
         )

@@ -67,9 +67,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             EventLog(
                 settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
             ) as log_,
-            EventTail(
-                settings.redis_url, log_, settings.api_stream_closed_check_seconds
-            ) as tail,
+            EventTail(settings.redis_url, log_, settings.api_stream_closed_check_seconds) as tail,
         ):
             app.state.agent = AppState(
                 settings=settings,
