@@ -8,6 +8,9 @@ stops; a malformed cursor is a 422; opening a stream needs no workflow worker.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+
+import httpx
 
 from tests.agui.client import averify_events
 from tests.api.sse_client import assert_error, read_frames, tenant_keys, tenant_of
@@ -93,3 +96,34 @@ async def _wait_status(http, conv: str, status: str) -> dict:  # type: ignore[no
             return snap
         await asyncio.sleep(0.05)
     raise AssertionError(f"never reached {status}: {snap}")
+
+
+async def test_a_message_whose_answer_was_lost_is_applied_once_on_retry(
+    client, fake_llm, redis_url
+):
+    """No workflow worker runs, so the client gives up waiting (a dropped
+    connection). Temporal still holds the update and applies it when a worker
+    comes back; the client's retry with the same key gets that first answer,
+    and the conversation holds the message once, answered once."""
+    api_keys, keys = tenant_keys("alice")
+    async with (
+        agent_stack(client, fake_llm, redis_url, api_keys=api_keys, with_workers=False) as stack,
+        gateway(stack.settings) as base,
+        api_client(base, keys["alice"]) as http,
+    ):
+        async with run_workers(client, stack.settings, stack.events):
+            created = await http.post("/v1/conversations", json={"goal": "travel"})
+            assert created.status_code == 201, created.text
+            conv = f"/v1/conversations/{created.json()['id']}"
+            await _wait_status(http, conv, "awaiting_input")
+        body, once = {"text": "Melbourne in April please"}, {"Idempotency-Key": "msg-1"}
+        with contextlib.suppress(httpx.ReadTimeout):  # the client hangs up
+            await http.post(f"{conv}/messages", json=body, headers=once, timeout=1.0)
+        async with run_workers(client, stack.settings, stack.events):
+            retried = await http.post(f"{conv}/messages", json=body, headers=once)
+            assert retried.status_code == 202, retried.text
+            snap = await _wait_status(http, conv, "awaiting_confirmation")
+
+    users = [m["text"] for m in snap["transcript"] if m["role"] == "user"]
+    assert users == ["Melbourne in April please"]
+    assert [m["role"] for m in snap["transcript"]] == ["user", "agent"]
