@@ -115,6 +115,20 @@ async def test_a_tool_call_split_over_many_chunks_is_put_back_together(
     )
 
 
+async def test_calls_reuse_one_connection(fake_llm: FakeLLM, make_model: MakeModel) -> None:
+    """A reply is read to the end of its body, so the connection goes back to the
+    pool: a new one per call would mean a TCP (and, remote, a TLS) handshake each."""
+    model = make_model(fake_llm.api_base)
+    assert fake_llm._server is not None
+    seen = []
+    for _ in range(3):
+        fake_llm.script("summarize", "Short and sweet.")
+        assert (await model.complete(MESSAGES, None)).text == "Short and sweet."
+        await asyncio.sleep(0.05)  # a closed connection leaves the server's set by now
+        seen.append(set(fake_llm._server.server_state.connections))
+    assert len(seen[0]) == 1 and seen[0] == seen[1] == seen[2]
+
+
 async def test_broken_arguments_come_back_verbatim(
     fake_llm: FakeLLM, make_model: MakeModel
 ) -> None:

@@ -77,6 +77,9 @@ class OpenAIChatModel:
         if force_tool:
             kwargs["tool_choice"] = {"type": "function", "function": {"name": force_tool}}
         reply, ended = ReplyBuilder(), False
+        # Read to the end of the body even once the reply is complete: a response
+        # left unread closes its connection, and the next call would connect (and,
+        # with a remote provider, shake hands over TLS) again.
         async with self._client.chat.completions.with_streaming_response.create(
             model=self._model,
             messages=messages,  # type: ignore[arg-type]
@@ -90,13 +93,10 @@ class OpenAIChatModel:
                 data = line[5:].strip()
                 if data == "[DONE]":
                     ended = True
-                    break
+                    continue
                 text = _add(reply, json.loads(data))
                 if text and on_text is not None:
                     await on_text(text)
-                if reply.complete:
-                    ended = True
-                    break
         if not (ended or reply.finished):
             raise ModelUnavailable("the reply stream ended early")
         return reply.build()
