@@ -8,53 +8,20 @@ reload and a dropped stream mid-conversation that resume without duplicates.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from fake_llm import FakeLLM
+from tests.support.browser import browser_page, requires_chromium
 from tests.support.gateway import api_client, gateway
 from tests.support.stack import agent_stack
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 KEYS = "key-web:webtenant"
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
-pytestmark = [
-    pytest.mark.skipif(
-        not CHROMIUM.exists(),
-        reason="browser tests need Debian's chromium at /usr/bin/chromium (apt-get install -y chromium)",
-    ),
-    pytest.mark.timeout(180),
-]
-
-
-@contextlib.asynccontextmanager
-async def browser_page(width: int = 1200, height: int = 900) -> AsyncIterator:
-    from playwright.async_api import async_playwright
-
-    async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS, headless=True)
-        try:
-            page = await browser.new_page(viewport={"width": width, "height": height})
-            errors: list[str] = []
-            page.on("pageerror", lambda exc: errors.append(str(exc)))
-            page.errors = errors  # type: ignore[attr-defined]
-            yield page
-        finally:
-            await browser.close()
+pytestmark = [requires_chromium, pytest.mark.timeout(180)]
 
 
 async def page_transcript(page) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ import uvicorn
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
+from fastapi_offline import FastAPIOffline
 
 from agent_api.auth import KeyRing
 from agent_api.body_limit import BodySizeLimit
@@ -82,7 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         await redis.aclose()
 
-    app = FastAPI(
+    # FastAPIOffline: /docs and /redoc load their assets from the gateway, not a CDN
+    app = FastAPIOffline(
         title="durable-agent",
         version="0.1.0",
         lifespan=lifespan,
