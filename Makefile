@@ -3,6 +3,7 @@
 #
 #   make run     the whole stack locally (Temporal dev server, Redis, workers, gateway)
 #   make demo    a travel conversation against the running stack
+#   make chat    talk to the agent in the terminal (durable-agent chat)
 #   make test    the test suite
 #
 # Pass options through ARGS, e.g.  make run ARGS="--headless"   make demo ARGS="--url http://127.0.0.1:8001"
@@ -20,12 +21,13 @@ RUN := $(UV) run --no-sync
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup run demo test lint format check-deploy
+.PHONY: help setup run demo chat test lint format check-deploy
 
 help:
 	@echo "make setup         install everything (uv sync)"
 	@echo "make run           run the whole stack locally; Ctrl-C stops it"
 	@echo "make demo          drive a travel conversation through the running stack"
+	@echo "make chat          talk to the agent in the terminal (ARGS=\"--goal hr_time_off\")"
 	@echo "make test          run the tests"
 	@echo "make lint          ruff check + ruff format --check"
 	@echo "make format        ruff format + ruff check --fix"
@@ -39,6 +41,10 @@ run: setup
 
 demo: setup
 	$(RUN) python -m durable_agent.demo $(ARGS)
+
+# the console script runs through uv, which may not be on PATH (scripts/uvw.py installs it)
+chat: setup
+	$(RUN) durable-agent chat $(ARGS)
 
 test: setup
 	$(RUN) pytest $(PYTEST_ARGS)
