@@ -255,6 +255,7 @@ def test_openai_models_take_the_sdk_client_unless_litellm_is_asked_for() -> None
 
 
 @pytest.mark.skipif("LITELLM_LOG" in os.environ, reason="LITELLM_LOG asks for litellm's logs")
-def test_litellm_logs_only_warnings() -> None:
-    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+def test_model_clients_log_only_warnings() -> None:
+    """No line per model call in the worker's log (litellm's, the OpenAI SDK's)."""
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx2", "openai"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING

@@ -15,6 +15,7 @@ itself, one ``json.loads`` a chunk.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from typing import Any
 
@@ -34,6 +35,11 @@ _AUTH = (openai.AuthenticationError, openai.PermissionDeniedError)
 _REFUSED = (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError)
 # a connection that fails or a stream that is cut: retry later
 _UNAVAILABLE = (openai.APIError, httpx2.HTTPError, json.JSONDecodeError)
+
+
+# the SDK's HTTP client logs every request at INFO: one line per model call
+for _name in ("httpx2", "openai"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 
 class OpenAIChatModel:
