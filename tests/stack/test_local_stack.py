@@ -346,8 +346,15 @@ def test_full_stack_serves_the_gateway_and_the_demo_runs(
         assert f"confirm {tool}" in transcript, transcript
     assert "[ended]" in transcript
 
-    code, _ = stack.stop(signal.SIGINT)
+    # Ctrl-C with a stream open: the stream ends cleanly, nothing is logged as an error
+    created = httpx.post(f"{base}/v1/conversations", json={"goal": "travel"}, timeout=10)
+    with httpx.stream("GET", f"{base}{created.json()['events_url']}", timeout=30) as stream:
+        lines = stream.iter_lines()
+        assert next(line for line in lines if line.startswith("event: RUN_FINISHED"))
+        code, _ = stack.stop(signal.SIGINT)
+        list(lines)  # a response cut short would raise here (incomplete chunked body)
     assert code == 0, stack.output
+    assert "ERROR" not in stack.output, stack.output
     stack.assert_nothing_left()
     assert port_bindable(api_port)
 

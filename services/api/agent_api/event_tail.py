@@ -90,8 +90,13 @@ class Watch:
 
     def __init__(self, feed: _Feed) -> None:
         self.woken = asyncio.Event()
+        self.stopped = False  # the gateway is shutting down: the stream should end
         self._feed = feed
         self._repairs = feed.repairs
+
+    def stop(self) -> None:
+        self.stopped = True
+        self.woken.set()
 
     def must_repair(self) -> bool:
         """Whether a repair came since this stream last asked."""

@@ -26,18 +26,20 @@ which has its streams finish from a snapshot.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import anyio
 from redis.exceptions import RedisError
-from sse_starlette import ServerSentEvent
+from sse_starlette import EventSourceResponse, ServerSentEvent
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
-from agent_api.event_tail import EventTail, IsClosed
+from agent_api.event_tail import EventTail, IsClosed, Watch
 from agent_api.schemas import SnapshotState
 from agent_core import events as ev
 from agent_core.event_log import EventLog, LoggedEvent
@@ -51,6 +53,7 @@ __all__ = [
     "conversation_stream",
     "open_cursor",
     "run_frames",
+    "sse_response",
 ]
 
 log = logging.getLogger(__name__)
@@ -58,6 +61,7 @@ log = logging.getLogger(__name__)
 RETRY_MS = 2_000
 SEP = "\n"
 _RUN_ENDS = ("RUN_FINISHED", "RUN_ERROR")
+_SHUTDOWN_GRACE_SECONDS = 2.0  # for streams to end themselves when the server stops
 _ENCODED_KEPT = 4_096  # recent frames kept encoded, shared by the streams that send them
 _ENDED = "status_changed:ended"
 
@@ -112,6 +116,38 @@ def _frame(entry: LoggedEvent) -> bytes:
 @functools.lru_cache(maxsize=_ENCODED_KEPT)
 def _run_frame(entry: LoggedEvent) -> bytes:
     return _sse(data=entry.data, id=entry.id, event=entry.type)
+
+
+@contextlib.contextmanager
+def _stopping(watch: Watch, stop: anyio.Event) -> Iterator[None]:
+    """Stop the watch (waking its stream) when ``stop`` is set."""
+
+    async def stop_when_set() -> None:
+        await stop.wait()
+        watch.stop()
+
+    task = asyncio.create_task(stop_when_set())
+    try:
+        yield
+    finally:
+        task.cancel()
+
+
+def sse_response(
+    frames: Callable[[anyio.Event], AsyncIterator[bytes]], ping_seconds: float
+) -> EventSourceResponse:
+    """An SSE response whose frames end cooperatively when the server shuts down
+    (``frames`` gets the event sse-starlette sets then): the response completes
+    instead of being cut, and the client's EventSource reconnects elsewhere."""
+    stop = anyio.Event()
+    return EventSourceResponse(
+        frames(stop),
+        ping=ping_seconds,
+        sep=SEP,
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+        shutdown_event=stop,
+        shutdown_grace_period=_SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 def closed_probe(handle: WorkflowHandle[Any, Any]) -> IsClosed:
@@ -176,12 +212,17 @@ async def conversation_stream(
     cursor: StreamCursor,
     snapshot: Snapshotter,
     is_closed: IsClosed,
+    stop: anyio.Event,
     on_events: Callable[[int], None] = lambda count: None,
 ) -> AsyncIterator[bytes]:
     """The stream's bytes: each read's frames go out in one write, so a woken
-    stream costs one send however many entries it got."""
-    with tail.watch(conversation_id, cursor.position or "0", is_closed) as watch:
-        while True:
+    stream costs one send however many entries it got. Ends when ``stop`` is set
+    (the server is shutting down), so that the response completes."""
+    with (
+        tail.watch(conversation_id, cursor.position or "0", is_closed) as watch,
+        _stopping(watch, stop),
+    ):
+        while not watch.stopped:
             watch.woken.clear()
             closed = watch.must_repair()  # the workflow closed with no end logged
             if closed or cursor.position is None:
@@ -248,13 +289,14 @@ async def run_frames(
     position: str,
     run_id: str,
     is_closed: IsClosed,
+    stop: anyio.Event,
 ) -> AsyncIterator[bytes]:
     """The events of one AG-UI run, from its ``RUN_STARTED`` to its end, read
     from the log after ``position``: what an AG-UI client asked to see. Ends
     early if the workflow closes with the run unfinished."""
     started = False
-    with tail.watch(conversation_id, position, is_closed) as watch:
-        while not watch.must_repair():
+    with tail.watch(conversation_id, position, is_closed) as watch, _stopping(watch, stop):
+        while not (watch.stopped or watch.must_repair()):
             watch.woken.clear()
             try:
                 entries = await _next_entries(log_, tail, conversation_id, position)

@@ -20,7 +20,7 @@ from sse_starlette import EventSourceResponse
 
 from agent_api.deps import CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
-from agent_api.sse import SEP, closed_probe, run_frames
+from agent_api.sse import closed_probe, run_frames, sse_response
 from agent_api.updates import check_message, send_update
 from agent_core.conversation_ids import is_valid_conversation_id
 from agent_core.errors import UnknownGoal
@@ -68,18 +68,10 @@ async def run_agent(
             )
         if result is not None and result.duplicate:
             position = "0"  # a retried run: find its start from the beginning
-    return EventSourceResponse(
-        run_frames(
-            state.events,
-            state.tail,
-            thread,
-            position,
-            run_id,
-            closed_probe(conversations.handle(tenant, thread)),
-        ),
-        ping=state.settings.api_sse_ping_seconds,
-        sep=SEP,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    probe = closed_probe(conversations.handle(tenant, thread))
+    return sse_response(
+        lambda stop: run_frames(state.events, state.tail, thread, position, run_id, probe, stop),
+        state.settings.api_sse_ping_seconds,
     )
 
 

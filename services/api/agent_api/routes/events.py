@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Query, Response
 from redis.exceptions import RedisError
 from sse_starlette import EventSourceResponse
@@ -19,7 +20,7 @@ from agent_api.deps import ConversationId, CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
 from agent_api.metrics import EVENTS_DELIVERED, OPEN_STREAMS
 from agent_api.schemas import SnapshotState
-from agent_api.sse import SEP, closed_probe, conversation_stream, open_cursor
+from agent_api.sse import closed_probe, conversation_stream, open_cursor, sse_response
 
 router = APIRouter(prefix="/v1/conversations", tags=["events"])
 
@@ -77,7 +78,7 @@ async def stream_events(
         snap = await guarded(state.conversations.snapshot(tenant, conversation_id))
         return SnapshotState.from_snapshot(snap)
 
-    async def events():  # type: ignore[no-untyped-def]
+    async def events(stop: anyio.Event):  # type: ignore[no-untyped-def]
         OPEN_STREAMS.inc()
         try:
             async for frame in conversation_stream(
@@ -87,15 +88,11 @@ async def stream_events(
                 cursor,
                 snapshot,
                 closed_probe(handle),
+                stop,
                 EVENTS_DELIVERED.inc,
             ):
                 yield frame
         finally:
             OPEN_STREAMS.dec()
 
-    return EventSourceResponse(
-        events(),
-        ping=state.settings.api_sse_ping_seconds,
-        sep=SEP,
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return sse_response(events, state.settings.api_sse_ping_seconds)
