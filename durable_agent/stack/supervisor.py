@@ -358,6 +358,8 @@ class Supervisor:
             API_PORT=str(port),
             METRICS_PORT=str(draft.ports.free()),
             TEMPORAL_METRICS_PORT=str(draft.ports.free()),
+            # a line per request drowns the stack's log; API_ACCESS_LOG=true brings it back
+            API_ACCESS_LOG=draft.env.get("API_ACCESS_LOG", "false"),
         )
         if dev_mode(draft.env):
             env["API_DEV_MODE"] = "true"

@@ -355,6 +355,7 @@ def test_full_stack_serves_the_gateway_and_the_demo_runs(
         list(lines)  # a response cut short would raise here (incomplete chunked body)
     assert code == 0, stack.output
     assert "ERROR" not in stack.output, stack.output
+    assert '"POST /v1/conversations' not in stack.output  # no access line per request
     stack.assert_nothing_left()
     assert port_bindable(api_port)
 

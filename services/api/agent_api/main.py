@@ -118,6 +118,7 @@ def main() -> None:
         host=settings.api_host,
         port=settings.api_port,
         log_level="info",
+        access_log=settings.api_access_log,
         proxy_headers=True,
         timeout_graceful_shutdown=5,
     )
