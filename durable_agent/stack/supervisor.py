@@ -687,6 +687,12 @@ class Supervisor:
         for key, value in rows:
             self.console.say(f"  {key:<{width}}  {value}", "ok")
         hint = "try it: make demo (in another terminal)   stop: Ctrl-C"
+        api = self.plan.parts.get("api")
+        if api is not None and api.env.get("API_DEV_MODE") != "true":
+            hint = (
+                "try it: DURABLE_AGENT_API_KEY=<one of API_KEYS> make demo"
+                " (in another terminal)   stop: Ctrl-C"
+            )
         if "gateway" not in urls:
             hint = "stop: Ctrl-C (no gateway: started --without api)"
         self.console.say(hint, "ok")
