@@ -62,6 +62,9 @@ class Settings(BaseSettings):
 
     # Workers: activities one worker process runs at once (bounded, so heartbeats keep up)
     worker_max_concurrent_activities: int = Field(50, ge=1, le=1000)
+    # on SIGTERM, in-flight activities get this long to finish (keep it under the
+    # pod's terminationGracePeriodSeconds); what is cut short is retried elsewhere
+    worker_shutdown_grace_seconds: float = Field(10.0, ge=0)
 
     # Metrics: the service's own Prometheus port, and the Temporal SDK's (0 = off)
     metrics_port: int = Field(0, ge=0, le=65535)

@@ -2,7 +2,10 @@
 
 Both worker services share this: connect to Temporal, open the event log,
 serve Prometheus on ``METRICS_PORT``, build the service's workers, run them,
-and drain them on a signal.
+and drain them on a signal (``WORKER_SHUTDOWN_GRACE_SECONDS``). A worker that
+stops on its own (its ``run()`` failed: a namespace that does not exist, a
+lost server) stops the process with a non-zero code, so that no health check
+answers for a process that polls nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from prometheus_client import start_http_server
 from temporalio.client import Client
@@ -23,15 +27,24 @@ from agent_core.event_log import EventLog
 from agent_core.settings import Settings
 from agent_core.temporal_client import connect_temporal
 
-__all__ = ["GRACEFUL_SHUTDOWN", "WorkerFactory", "run_service"]
+__all__ = ["WorkerFactory", "WorkerStopped", "run_service", "worker_options"]
 
 log = logging.getLogger(__name__)
 
-# On SIGTERM, in-flight activities get this long to finish before they are
-# cancelled (and retried elsewhere); keep it under the pods' grace period.
-GRACEFUL_SHUTDOWN = timedelta(seconds=10)
-
 WorkerFactory = Callable[[Client, EventLog, Settings], Sequence[Worker]]
+
+
+def worker_options(settings: Settings) -> dict[str, Any]:
+    """What every worker of both services is given: bounded concurrency, and time
+    to drain on SIGTERM."""
+    return {
+        "max_concurrent_activities": settings.worker_max_concurrent_activities,
+        "graceful_shutdown_timeout": timedelta(seconds=settings.worker_shutdown_grace_seconds),
+    }
+
+
+class WorkerStopped(RuntimeError):
+    """A worker stopped polling though no signal asked it to."""
 
 
 async def _serve(settings: Settings, build: WorkerFactory, name: str) -> None:
@@ -49,7 +62,13 @@ async def _serve(settings: Settings, build: WorkerFactory, name: str) -> None:
         queues = ", ".join(w.task_queue for w in workers)
         log.info("%s polling %s at %s", name, queues, settings.temporal_address)
         runs = [asyncio.create_task(w.run()) for w in workers]
-        await stop.wait()
+        signalled = asyncio.create_task(stop.wait())
+        await asyncio.wait([signalled, *runs], return_when=asyncio.FIRST_COMPLETED)
+        if not signalled.done():
+            signalled.cancel()
+            failed = next(r for r in runs if r.done())
+            await asyncio.gather(*(w.shutdown() for w in workers), return_exceptions=True)
+            raise WorkerStopped(f"a worker of {name} stopped polling") from failed.exception()
         log.info("%s shutting down", name)
         await asyncio.gather(*(w.shutdown() for w in workers))
         await asyncio.gather(*runs, return_exceptions=True)

@@ -21,7 +21,7 @@ from agent_core.event_log import EventLog
 from agent_core.legacy_workflow import AgentWorkflow
 from agent_core.models import AgentConfig, TaskQueues
 from agent_core.settings import Settings
-from agent_core.worker_host import run_service
+from agent_core.worker_host import run_service, worker_options
 from agent_core.workflow import ConversationWorkflow
 from worker_llm.chat_model import chat_model_for
 from worker_llm.legacy import LegacyLLMActivities
@@ -54,7 +54,7 @@ def build_workers(client: Client, log: EventLog, settings: Settings) -> Sequence
         llm.validate_prompt,
         llm.plan_turn,
     ]
-    limit = settings.worker_max_concurrent_activities
+    options = worker_options(settings)
     workers = [
         Worker(
             client,
@@ -64,13 +64,11 @@ def build_workers(client: Client, log: EventLog, settings: Settings) -> Sequence
                 *activities,
                 EventPublisher(log, settings.events_ended_retention_seconds).publish_events,
             ],
-            max_concurrent_activities=limit,
+            **options,
         )
     ]
     for queue in {settings.llm_task_queue, LEGACY_LLM_QUEUE} - {"", settings.workflow_task_queue}:
-        workers.append(
-            Worker(client, task_queue=queue, activities=activities, max_concurrent_activities=limit)
-        )
+        workers.append(Worker(client, task_queue=queue, activities=activities, **options))
     return workers
 
 

@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 from agent_core.events import EventSink
 from agent_core.registry import TOOLS
 from agent_core.settings import Settings
-from agent_core.worker_host import GRACEFUL_SHUTDOWN, run_service
+from agent_core.worker_host import run_service, worker_options
 from worker_tools.activities import ToolActivities
 from worker_tools.ledger import RedisLedger
 from worker_tools.tools import load_handlers
@@ -31,8 +31,7 @@ def build_workers(client: Client, sink: EventSink, settings: Settings) -> Sequen
             client,
             task_queue=settings.tools_task_queue,
             activities=[activities.run_tool],
-            max_concurrent_activities=settings.worker_max_concurrent_activities,
-            graceful_shutdown_timeout=GRACEFUL_SHUTDOWN,
+            **worker_options(settings),
         )
     ]
 

@@ -181,6 +181,9 @@ Temporal mTLS file paths, the component's Secret keys, then its extraEnv.
   value: "9100"
 - name: TEMPORAL_METRICS_PORT
   value: "9101"
+{{- /* drain in-flight activities on SIGTERM, 5 s inside the pod's grace period */}}
+- name: WORKER_SHUTDOWN_GRACE_SECONDS
+  value: {{ max 0 (sub (int $c.terminationGracePeriodSeconds) 5) | quote }}
 {{- end }}
 {{- if eq .component "worker-llm" }}
 - name: LITELLM_LOCAL_MODEL_COST_MAP
