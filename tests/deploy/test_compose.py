@@ -39,13 +39,11 @@ def isolated_copy(root: Path, dotenv: str | None = None) -> Path:
 
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    return resolved("offline", compose_file=isolated_copy(tmp_path_factory.mktemp("compose")))
+    return resolved(compose_file=isolated_copy(tmp_path_factory.mktemp("compose")))
 
 
-@pytest.mark.parametrize("profiles", [[], ["offline"]], ids=["default", "offline"])
-def test_compose_config_is_valid(profiles: list[str]) -> None:
-    flags = [f for p in profiles for f in ("--profile", p)]
-    compose(*flags, "config", "-q")
+def test_compose_config_is_valid() -> None:
+    compose("config", "-q")
 
 
 def test_compose_spec_schema() -> None:
@@ -57,11 +55,22 @@ def test_expected_services(project: dict) -> None:
     assert expected | APP_SERVICES | ONE_SHOT == set(project["services"])
 
 
-def test_fake_llm_only_in_offline_profile(project: dict) -> None:
-    assert project["services"]["fake-llm"]["profiles"] == ["offline"]
+def test_a_plain_up_runs_the_fake_llm_the_defaults_point_at(project: dict) -> None:
+    """No profile, no .env: the model the workers are given is started too."""
     default_services = compose("config", "--services").split()
-    assert "fake-llm" not in default_services
-    assert APP_SERVICES <= set(default_services)
+    assert {"fake-llm", *APP_SERVICES} <= set(default_services)
+    assert "profiles" not in project["services"]["fake-llm"]
+    env = project["services"]["worker-llm"]["environment"]
+    assert env["LLM_API_BASE"].startswith("http://fake-llm:")
+
+
+def test_our_images_are_built_never_pulled(project: dict) -> None:
+    """Nobody publishes durable-agent/* images: compose must build them."""
+    for name in ("fake-llm", *APP_SERVICES):
+        svc = project["services"][name]
+        assert svc["image"].startswith("durable-agent/"), name
+        assert svc.get("pull_policy") == "build", name
+        assert "build" in svc, name
 
 
 def test_every_long_running_service_has_a_healthcheck(project: dict) -> None:
@@ -102,7 +111,7 @@ def test_start_up_order(project: dict) -> None:
         assert d["temporal-setup"] == "service_completed_successfully", name
         assert d["redis"] == "service_healthy", name
         assert d["temporal"] == "service_healthy", name
-    # worker-llm waits for the fake LLM only when the offline profile runs it.
+    # worker-llm waits for the fake LLM, and goes on without it (a real model).
     assert svc["worker-llm"]["depends_on"]["fake-llm"] == {
         "condition": "service_healthy",
         "required": False,
