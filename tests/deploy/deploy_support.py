@@ -20,6 +20,8 @@ import pytest
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = REPO_ROOT / "deploy"
 CHART = DEPLOY / "helm" / "durable-agent"
+# Temporal's namespace and search attribute, set up by compose and the chart alike
+SETUP_SCRIPT = CHART / "files" / "setup-temporal.sh"
 CHART_CI_VALUES = CHART / "ci" / "all-features-values.yaml"
 COMPOSE_FILE = DEPLOY / "docker-compose.yml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"

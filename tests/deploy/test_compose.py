@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 import yaml
-from deploy_support import COMPOSE_FILE, DEPLOY, DOCKERFILE, REPO_ROOT, console_scripts, run, tool
+from deploy_support import (
+    COMPOSE_FILE,
+    DEPLOY,
+    DOCKERFILE,
+    REPO_ROOT,
+    SETUP_SCRIPT,
+    console_scripts,
+    run,
+    tool,
+)
 
 # Services we build from ./Dockerfile, and the one-shot set-up jobs.
 APP_SERVICES = {"api", "worker-llm", "worker-tools"}
@@ -30,6 +39,7 @@ def isolated_copy(root: Path, dotenv: str | None = None) -> Path:
     """deploy/'s compose files under a fresh root, with or without a root .env:
     the checks then see the checked-in defaults, whatever .env a developer has."""
     shutil.copytree(DEPLOY / "temporal", root / "deploy" / "temporal")
+    shutil.copytree(SETUP_SCRIPT.parent, root / SETUP_SCRIPT.parent.relative_to(REPO_ROOT))
     for name in ("docker-compose.yml", "compose.env"):
         shutil.copy(DEPLOY / name, root / "deploy" / name)
     if dotenv is not None:
@@ -145,12 +155,18 @@ def test_temporal_uses_server_image_and_dynamic_config(project: dict) -> None:
     assert dynamic["history.transferProcessorMaxPollRPS"] == [{"value": 1000}]
 
 
-def test_setup_scripts() -> None:
+def test_setup_scripts(project: dict) -> None:
     scripts = DEPLOY / "temporal" / "scripts"
-    for script in scripts.glob("*.sh"):
+    for script in [*scripts.glob("*.sh"), SETUP_SCRIPT]:
         run(["sh", "-n", str(script)])
-    setup = (scripts / "setup-temporal.sh").read_text()
-    assert "search-attribute create --name Tenant --type Keyword" in setup
+    setup = project["services"]["temporal-setup"]
+    mount = next(m for m in setup["volumes"] if m["target"] == "/scripts")
+    assert Path(mount["source"]).name == SETUP_SCRIPT.parent.name  # the chart's own script
+    # the namespace it sets up is the one the applications use
+    assert (
+        setup["environment"]["TEMPORAL_NAMESPACE"]
+        == (project["services"]["worker-llm"]["environment"]["TEMPORAL_NAMESPACE"])
+    )
     schema = (scripts / "setup-postgres.sh").read_text()
     assert "update-schema" in schema and "temporal_visibility" in schema
 

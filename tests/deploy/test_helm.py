@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from deploy_support import CHART, CHART_CI_VALUES, console_scripts, run, tool
+from deploy_support import CHART, CHART_CI_VALUES, SETUP_SCRIPT, console_scripts, run, tool
 
 COMPONENTS = ("api", "worker-llm", "worker-tools")
 RELEASE = "rel"
@@ -102,7 +102,8 @@ def test_default_objects(default: list[dict]) -> None:
     assert "HorizontalPodAutoscaler" not in kinds and "Ingress" not in kinds
     assert "ServiceMonitor" not in kinds
     assert len(by_kind(default, "PodDisruptionBudget")) == 3
-    assert len(by_kind(default, "Secret")) == 1 and len(by_kind(default, "ConfigMap")) == 1
+    # the settings, and the setup Job's script
+    assert len(by_kind(default, "Secret")) == 1 and len(by_kind(default, "ConfigMap")) == 2
 
 
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
@@ -304,10 +305,15 @@ def test_temporal_setup_job(default: list[dict], full: list[dict]) -> None:
     (job,) = by_kind(default, "Job").values()
     assert job["metadata"]["annotations"]["helm.sh/hook"] == "post-install,post-upgrade"
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    script = container["command"][-1]
-    assert "temporal operator search-attribute create --name Tenant --type Keyword" in script
-    env = {e["name"] for e in container["env"]}
-    assert {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY"} <= env
+    assert container["command"] == ["/bin/sh", "/scripts/setup-temporal.sh"]
+    # the script it runs is the one compose runs (tests/deploy/test_temporal_setup.py)
+    scripts = by_kind(default, "ConfigMap")[job["metadata"]["name"]]
+    assert scripts["data"]["setup-temporal.sh"] == SETUP_SCRIPT.read_text().rstrip("\n")
+    mounted = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+    assert mounted["scripts"] == "/scripts"
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert {"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_API_KEY"} <= set(env)
+    assert env["TEMPORAL_CREATE_NAMESPACE"] == "true"  # a plain server has only `default`
 
     (job,) = by_kind(full, "Job").values()
     env = {

@@ -1,13 +1,18 @@
 #!/bin/sh
-# One-shot job (temporalio/admin-tools image), run once the server is healthy:
-# make sure the namespace and the `Tenant` search attribute (Keyword) that the
-# agent's workflows use exist. Idempotent; retries while the frontend warms up
-# (a namespace just created takes a few seconds to be visible everywhere).
+# One-shot job (temporalio/admin-tools image), run once the server is healthy,
+# by compose (service temporal-setup) and by the Helm chart (its setup Job)
+# alike: make sure the namespace and the `Tenant` search attribute (Keyword)
+# that the agent's workflows use exist. Idempotent, so it runs on every
+# install and upgrade; retries while the frontend warms up (a namespace just
+# created takes a few seconds to be visible everywhere). TLS and API-key
+# settings come from the CLI's own environment (TEMPORAL_TLS*, TEMPORAL_API_KEY).
 set -eu
 
 ADDRESS=${TEMPORAL_ADDRESS:-temporal:7233}
 NAMESPACE=${TEMPORAL_NAMESPACE:-default}
 RETENTION=${TEMPORAL_NAMESPACE_RETENTION:-72h}
+# false where namespaces are made elsewhere (Temporal Cloud): then it must exist
+CREATE_NAMESPACE=${TEMPORAL_CREATE_NAMESPACE:-true}
 ATTEMPTS=${SETUP_ATTEMPTS:-60}
 
 # retry CMD...: run CMD until it succeeds, at most $ATTEMPTS times, 2 s apart.
@@ -29,9 +34,15 @@ has_tenant_attribute() {
 }
 
 ensure_namespace() {
-  temporal operator namespace describe --namespace "$NAMESPACE" --address "$ADDRESS" >/dev/null 2>&1 \
-    || temporal operator namespace create --namespace "$NAMESPACE" --retention "$RETENTION" \
-         --address "$ADDRESS"
+  if temporal operator namespace describe --namespace "$NAMESPACE" --address "$ADDRESS" >/dev/null 2>&1; then
+    return 0
+  fi
+  if [ "$CREATE_NAMESPACE" != "true" ]; then
+    echo "setup: namespace $NAMESPACE does not exist (and TEMPORAL_CREATE_NAMESPACE=$CREATE_NAMESPACE)" >&2
+    return 1
+  fi
+  temporal operator namespace create --namespace "$NAMESPACE" --retention "$RETENTION" \
+    --address "$ADDRESS"
 }
 
 ensure_tenant_attribute() {
