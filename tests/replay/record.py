@@ -121,6 +121,8 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
         continue_as_new,
         {"agent_max_turns_per_run": 3, "agent_history_window": 4},
     ),
+    # with the patch "one-publish-batch-per-task": one local activity per workflow task
+    ("conversation_one_batch_per_task_travel", travel_with_confirmations, {}),
 ]
 
 

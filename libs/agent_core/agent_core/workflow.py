@@ -73,6 +73,7 @@ TOOL_ATTEMPTS = 5
 _PLAN_FAILED = "Something went wrong while I was thinking. Please send your message again."
 _TOOL_BROKEN = "the tool could not be run (it kept failing); it did not complete"
 _ENDED_UNANSWERED = "The conversation was ended before I could answer this message."
+_ONE_BATCH_PER_TASK = "one-publish-batch-per-task"  # patch: conversations before it replay
 _PUBLISH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     backoff_coefficient=2.0,
@@ -447,6 +448,11 @@ class ConversationWorkflow:
         state = self._state
         while True:
             await workflow.wait_condition(lambda: bool(self._outbox))
+            if workflow.patched(_ONE_BATCH_PER_TASK):
+                # Let the rest of this workflow task run first (the run loop wakes in
+                # the same pass as this loop): its events join this batch instead of
+                # costing a local activity of their own.
+                await workflow.wait_condition(lambda: True)
             batch, self._outbox = self._outbox, []
             self._publishing = True
             try:
