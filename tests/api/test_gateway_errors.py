@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+import httpx
+
 from agent_core.settings import Settings
 from fake_llm import Reply
 from tests.api.sse_client import assert_error, read_frames, tenant_keys, tenant_of
@@ -184,8 +186,8 @@ async def test_temporal_unavailable_answers_503(redis_url):
             r = await http.request(method, path, json=body)
             assert_error(r, 503)
             assert int(r.headers["retry-after"]) >= 1
-        ready = await http.get("/readyz")
-        assert ready.status_code == 503
+        ready = await http.get("/readyz")  # streams from Redis can still be served
+        assert ready.status_code == 200 and ready.json()["status"] == "degraded"
         assert ready.json()["temporal"] == "unavailable" and ready.json()["redis"] == "ok"
         assert (await http.get("/healthz")).status_code == 200
         assert (await http.get("/v1/goals")).status_code == 200  # needs neither
@@ -200,8 +202,8 @@ async def test_redis_unavailable_degrades_gracefully(client, fake_llm, redis_url
             update={"redis_url": f"redis://127.0.0.1:{free_port()}/0"}
         )
         async with gateway(broken) as base, api_client(base, keys["alice"]) as http:
-            ready = await http.get("/readyz")
-            assert ready.status_code == 503
+            ready = await http.get("/readyz")  # every request still works
+            assert ready.status_code == 200 and ready.json()["status"] == "degraded"
             assert ready.json()["redis"] == "unavailable" and ready.json()["temporal"] == "ok"
 
             created = await http.post(
@@ -229,3 +231,15 @@ async def test_redis_unavailable_degrades_gracefully(client, fake_llm, redis_url
             frames = await asyncio.wait_for(read_frames(http, f"{conv}/events"), 10)
             assert [f.event for f in frames] == ["STATE_SNAPSHOT"]
             assert frames[0].data["snapshot"]["status"] == "ended"
+
+
+async def test_readiness_fails_only_when_temporal_and_redis_are_both_gone():
+    settings = Settings(
+        api_dev_mode=True,
+        redis_url=f"redis://127.0.0.1:{free_port()}/0",
+        temporal_address=f"127.0.0.1:{free_port()}",
+    )
+    async with gateway(settings) as base, httpx.AsyncClient(base_url=base) as http:
+        ready = await http.get("/readyz")
+    assert ready.status_code == 503 and ready.json()["status"] == "not_ready"
+    assert int(ready.headers["retry-after"]) >= 1

@@ -19,9 +19,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", responses={503: {"description": "Temporal or Redis unreachable"}})
+@router.get("/readyz", responses={503: {"description": "Temporal and Redis both unreachable"}})
 async def readyz(state: State) -> JSONResponse:
-    """Temporal and Redis are reachable."""
+    """Whether this gateway can serve: ready while Temporal or Redis answers.
+
+    Each alone is enough for part of the API (Redis: the streams' logs;
+    Temporal: every request, streams from snapshots), so a blip of one
+    reports ``degraded`` and keeps the replica in its Service instead of
+    taking every replica out at once."""
     try:
         temporal = await asyncio.wait_for(state.temporal.service_client.check_health(), 3)
     except Exception:
@@ -31,9 +36,10 @@ async def readyz(state: State) -> JSONResponse:
         "temporal": "ok" if temporal else "unavailable",
         "redis": "ok" if redis else "unavailable",
     }
-    ready = bool(temporal and redis)
+    ready = bool(temporal or redis)
+    status = "ready" if temporal and redis else "degraded" if ready else "not_ready"
     return JSONResponse(
-        {"status": "ready" if ready else "not_ready", **body},
+        {"status": status, **body},
         status_code=200 if ready else 503,
         headers=None if ready else {"Retry-After": "2"},
     )
