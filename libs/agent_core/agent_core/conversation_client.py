@@ -29,12 +29,15 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from agent_core.conversation_ids import TENANT_SEARCH_ATTRIBUTE, workflow_id
 from agent_core.models import (
+    BusyPolicy,
     ConversationInput,
     ConversationSnapshot,
     EndChatInput,
     EndChatResult,
     SendPromptInput,
     SendPromptResult,
+    StopTurnInput,
+    StopTurnResult,
     TaskQueues,
     ToolDecisionInput,
     ToolDecisionResult,
@@ -75,6 +78,7 @@ class ConversationClient:
         first_message: str | None = None,
         request_id: str | None = None,
         run_id: str | None = None,
+        busy_policy: BusyPolicy = BusyPolicy.ENQUEUE,
     ) -> SendPromptResult | None:
         """Start the workflow; with a first message, in one call (update-with-start).
 
@@ -93,6 +97,7 @@ class ConversationClient:
             goal_id=goal_id,
             queues=self._queues,
             run_id=run_id,
+            busy_policy=busy_policy,
         )
         if first_message is None:
             await self._client.start_workflow(
@@ -124,9 +129,11 @@ class ConversationClient:
         request_id: str | None = None,
         run_id: str | None = None,
         new_run_only: bool = False,
+        busy: BusyPolicy | None = None,
     ) -> SendPromptResult:
+        """Send a message; ``busy`` overrides the conversation's busy policy for it."""
         prompt = SendPromptInput(
-            text=text, request_id=request_id, run_id=run_id, new_run_only=new_run_only
+            text=text, request_id=request_id, run_id=run_id, new_run_only=new_run_only, busy=busy
         )
         return await self.handle(tenant, conversation_id).execute_update(
             ConversationWorkflow.send_prompt, prompt, id=_update_id("message", request_id)
@@ -155,6 +162,21 @@ class ConversationClient:
             ConversationWorkflow.reject_tool,
             ToolDecisionInput(call_id=call_id, reason=reason, run_id=run_id),
             id=_update_id("reject", call_id),
+        )
+
+    async def stop(
+        self,
+        tenant: str,
+        conversation_id: str,
+        run_id: str | None = None,
+        request_id: str | None = None,
+    ) -> StopTurnResult:
+        """Stop the turn in flight (of run ``run_id``, if named): a retry with the same
+        request id, or naming a run already stopped, gets the first answer."""
+        return await self.handle(tenant, conversation_id).execute_update(
+            ConversationWorkflow.stop_turn,
+            StopTurnInput(run_id=run_id, request_id=request_id),
+            id=_update_id("stop", request_id),
         )
 
     async def end(

@@ -97,3 +97,6 @@ class ErrorType:
     BAD_PROMPT = "BadPrompt"
     QUEUE_FULL = "QueueFull"
     RUN_IN_PROGRESS = "RunInProgress"
+    AGENT_BUSY = "AgentBusy"
+    NOTHING_RUNNING = "NothingRunning"
+    TOOL_RUNNING = "ToolRunning"

@@ -41,6 +41,7 @@ from ag_ui.core import (
     CustomEvent,
     Interrupt,
     RunErrorEvent,
+    RunFinishedCancelledOutcome,
     RunFinishedEvent,
     RunFinishedInterruptOutcome,
     RunStartedEvent,
@@ -84,6 +85,7 @@ __all__ = [
     "tool_progress",
     "tool_result",
     "tool_started",
+    "turn_stopped",
     "user_message",
     "whole_message",
 ]
@@ -108,6 +110,7 @@ class CustomName(StrEnum):
     TOOL_PROGRESS = "tool_progress"
     TOOL_FAILED = "tool_failed"
     TEXT_MESSAGE_VOIDED = "text_message_voided"
+    TURN_STOPPED = "turn_stopped"
 
 
 @dataclass(frozen=True)
@@ -194,11 +197,20 @@ def run_started(thread_id: str, run_id: str, seq: int) -> ConversationEvent:
 
 
 def run_finished(
-    thread_id: str, run_id: str, seq: int, waiting: ToolCall | None = None, text: str = ""
+    thread_id: str,
+    run_id: str,
+    seq: int,
+    waiting: ToolCall | None = None,
+    text: str = "",
+    cancelled: bool = False,
 ) -> ConversationEvent:
-    """The end of a run; with ``waiting``, an interrupt asking to approve that call."""
-    outcome = None
-    if waiting is not None:
+    """The end of a run; with ``waiting``, an interrupt asking to approve that call;
+    ``cancelled``: the user stopped it (AG-UI's outcome for a run stopped on purpose:
+    no result, nothing waited for, the next run is a new one)."""
+    outcome: RunFinishedInterruptOutcome | RunFinishedCancelledOutcome | None = None
+    if cancelled:
+        outcome = RunFinishedCancelledOutcome()
+    elif waiting is not None:
         interrupt = Interrupt(
             id=waiting.id,
             reason=APPROVAL_REASON,
@@ -290,6 +302,14 @@ def close_messages(seq: int, mids: Iterable[str]) -> list[ConversationEvent]:
             ConversationEvent(f"{seq}/void/{mid}", seq, void, after=start, own_key=True),
         ]
     return events
+
+
+def turn_stopped(seq: int, reason: str, by_user: bool) -> ConversationEvent:
+    """The turn ``seq`` was given up before the model answered: its text is voided.
+    ``byUser``: stopped by the user; else interrupted by a newer message."""
+    return _custom(
+        seq, CustomName.TURN_STOPPED, {"turnSeq": seq, "reason": reason, "byUser": by_user}
+    )
 
 
 def whole_message(seq: int, mid: str, text: str) -> list[ConversationEvent]:

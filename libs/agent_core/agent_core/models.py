@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "AgentConfig",
     "AgentStep",
+    "BusyPolicy",
     "ConversationInput",
     "ConversationSnapshot",
     "ConversationState",
@@ -32,6 +33,8 @@ __all__ = [
     "RunToolInput",
     "SendPromptInput",
     "SendPromptResult",
+    "StopTurnInput",
+    "StopTurnResult",
     "SummarizeInput",
     "TaskQueues",
     "ToolCall",
@@ -58,6 +61,16 @@ class ConversationStatus(StrEnum):
     AWAITING_CONFIRMATION = "awaiting_confirmation"
     RUNNING_TOOL = "running_tool"
     ENDED = "ended"
+
+
+class BusyPolicy(StrEnum):
+    """What a message sent while the agent is answering does: wait its turn, be
+    refused, or stop the model call in flight and be answered next. A running
+    tool is never cut off: ``interrupt`` is refused while one runs."""
+
+    ENQUEUE = "enqueue"
+    REJECT = "reject"
+    INTERRUPT = "interrupt"
 
 
 class PromptSource(StrEnum):
@@ -205,6 +218,7 @@ class SendPromptInput(_Model):
     request_id: str | None = None
     run_id: str | None = None
     new_run_only: bool = False
+    busy: BusyPolicy | None = None  # None: the conversation's policy
 
 
 class SendPromptResult(_Model):
@@ -227,6 +241,23 @@ class ToolDecisionResult(_Model):
     seq: int
     call_id: str
     approved: bool
+
+
+class StopTurnInput(_Model):
+    """Stop the model call in flight. ``run_id`` names the run it stops (a stop of
+    a run already stopped gets the first answer); ``request_id`` makes a retry
+    return the first answer."""
+
+    run_id: str | None = None
+    request_id: str | None = None
+
+
+class StopTurnResult(_Model):
+    """``seq`` is the stopped turn's; ``run_id`` the run it was part of."""
+
+    seq: int
+    run_id: str | None
+    duplicate: bool = False
 
 
 class EndChatInput(_Model):
@@ -322,19 +353,27 @@ class ConversationState(_ConversationFields):
     next number as ``metadata.n`` (contiguous, so a reader can tell a gap).
     ``run_id`` is the AG-UI run in progress, if any. ``answered`` maps recent
     request ids to the seq they were given, so a retried request returns its
-    first answer across continue-as-new too (Temporal dedups only within a run).
+    first answer across continue-as-new too (Temporal dedups only within a run);
+    ``stops`` does the same for stops, by request id and by the run stopped.
+    ``run_stopped``: the user stopped the run's turn, so it finishes cancelled.
+    ``busy_policy`` is what a message sent while the agent answers does, unless
+    the message names its own.
     """
 
     events_written: int = 0
     run_id: str | None = None
     run_error: RunError | None = None
+    run_stopped: bool = False
     answered: dict[str, int] = Field(default_factory=dict)
+    busy_policy: BusyPolicy = BusyPolicy.ENQUEUE
+    stops: dict[str, StopTurnResult] = Field(default_factory=dict)
 
 
 class ConversationInput(_Model):
     """Start a conversation, or carry one across continue-as-new (``state`` set).
 
-    ``run_id`` names the AG-UI run the conversation's creation opens."""
+    ``run_id`` names the AG-UI run the conversation's creation opens;
+    ``busy_policy`` is the conversation's (see ``BusyPolicy``)."""
 
     conversation_id: str
     tenant: str
@@ -342,6 +381,7 @@ class ConversationInput(_Model):
     queues: TaskQueues = Field(default_factory=TaskQueues)
     state: ConversationState | None = None
     run_id: str | None = None
+    busy_policy: BusyPolicy = BusyPolicy.ENQUEUE
 
 
 class EventRecord(_Model):

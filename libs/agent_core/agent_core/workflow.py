@@ -35,10 +35,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from agent_core import activity_names as act
     from agent_core import events as ev
+    from agent_core import turn_control as tc
     from agent_core.errors import ErrorType
     from agent_core.models import (
         AgentConfig,
         AgentStep,
+        BusyPolicy,
         ConversationInput,
         ConversationSnapshot,
         ConversationState,
@@ -55,6 +57,8 @@ with workflow.unsafe.imports_passed_through():
         RunToolInput,
         SendPromptInput,
         SendPromptResult,
+        StopTurnInput,
+        StopTurnResult,
         SummarizeInput,
         ToolCall,
         ToolDecisionInput,
@@ -91,6 +95,7 @@ class ConversationWorkflow:
             tenant=input.tenant,
             goal_id=input.goal_id,
             queues=input.queues,
+            busy_policy=input.busy_policy,
         )
         self._turns_this_run = 0
         self._updates_this_run = 0
@@ -98,6 +103,7 @@ class ConversationWorkflow:
         self._publishing = False
         self._closing = False
         self._summary: asyncio.Task[None] | None = None
+        self._turn: tc.TurnInFlight | None = None
         if input.state is None:
             self._emit(
                 ev.conversation_created(input.conversation_id, input.goal_id), run_id=input.run_id
@@ -146,7 +152,12 @@ class ConversationWorkflow:
         self._emit(ev.user_message(seq, input.text), run_id=input.run_id)
         if state.pending_call is not None and state.decision is None:
             self._withdraw(seq, "the user sent a message instead of deciding")
-        state.prompts.append(Prompt(seq=seq, source=PromptSource.USER, text=input.text))
+        prompt = Prompt(seq=seq, source=PromptSource.USER, text=input.text)
+        if self._busy_policy(input) is BusyPolicy.INTERRUPT and self._turn is not None:
+            self._turn.interrupted = True
+            state.prompts.insert(0, prompt)  # the new message starts the next turn
+        else:
+            state.prompts.append(prompt)
         return SendPromptResult(seq=seq, queued=len(state.prompts), run_id=state.run_id)
 
     @send_prompt.validator
@@ -173,6 +184,9 @@ class ConversationWorkflow:
                 "the agent is still answering; wait for its run to finish",
                 type=ErrorType.RUN_IN_PROGRESS,
             )
+        refusal = tc.busy_refusal(self._busy_policy(input), self._turn, self._tool_running)
+        if refusal is not None:
+            raise refusal
 
     @workflow.update
     def confirm_tool(self, input: ToolDecisionInput) -> ToolDecisionResult:
@@ -189,6 +203,35 @@ class ConversationWorkflow:
     @reject_tool.validator
     def _check_reject(self, input: ToolDecisionInput) -> None:
         self._check_decision(input)
+
+    @workflow.update
+    def stop_turn(self, input: StopTurnInput) -> StopTurnResult:
+        """Mark the model call in flight stopped; the run loop cancels it, voids its
+        text and records the stop. A repeat gets the first answer."""
+        state, turn = self._state, self._turn
+        known = tc.known_stop(input, state.stops, turn, state.run_id)
+        if known is not None:
+            return known.model_copy(update={"duplicate": True})
+        assert turn is not None
+        self._updates_this_run += 1
+        turn.stop = StopTurnResult(seq=turn.seq, run_id=state.run_id)
+        for key in tc.stop_keys(input, turn.stop):
+            tc.remember(state.stops, key, turn.stop, REMEMBERED_REQUESTS)
+        return turn.stop
+
+    @stop_turn.validator
+    def _check_stop(self, input: StopTurnInput) -> None:
+        state = self._state
+        if tc.known_stop(input, state.stops, self._turn, state.run_id) is not None:
+            return
+        self._refuse_if_ended()
+        if self._tool_running:
+            raise ApplicationError(
+                "a tool is running and is never cut off; stop once it is done",
+                type=ErrorType.TOOL_RUNNING,
+            )
+        if self._turn is None or input.run_id not in (None, state.run_id):
+            raise ApplicationError("no turn is running", type=ErrorType.NOTHING_RUNNING)
 
     @workflow.update
     def end_chat(self, input: EndChatInput) -> EndChatResult:
@@ -221,18 +264,24 @@ class ConversationWorkflow:
     # ---- the turn ----------------------------------------------------------------------
 
     async def _converse(self, prompt: Prompt) -> None:
-        """Run a turn, given up if the chat ends meanwhile: the model's late answer
-        would go to nobody. Tool runs (``_apply_decision``) are never interrupted."""
-        turn = asyncio.create_task(self._take_turn(prompt))
-        await workflow.wait_condition(lambda: turn.done() or self._state.ended)
-        if not turn.done():
-            turn.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await turn
-
-    async def _take_turn(self, prompt: Prompt) -> None:
+        """Run a turn, given up if the chat ends (the model's late answer would go to
+        nobody), the user stops it or a newer message interrupts it. Tool runs
+        (``_apply_decision``) are never interrupted."""
         self._turns_this_run += 1
-        seq = self._take_seq()
+        self._turn = turn = tc.TurnInFlight(seq=self._take_seq(), run_id=self._state.run_id)
+        task = asyncio.create_task(self._take_turn(prompt, turn))
+        await workflow.wait_condition(lambda: task.done() or self._given_up(turn))
+        if not task.done():
+            task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        self._turn = None
+        if turn.given_up and not self._state.ended:
+            self._record_stop(turn)
+
+    async def _take_turn(self, prompt: Prompt, turn: tc.TurnInFlight) -> None:
+        seq = turn.seq
+        self._state.run_stopped = False
         from_user = prompt.source is PromptSource.USER
         if from_user:
             self._state.transcript.append(Message(seq=prompt.seq, role="user", text=prompt.text))
@@ -240,10 +289,23 @@ class ConversationWorkflow:
         try:
             step = await self._plan(seq, allow_refusal=from_user)
         finally:
-            if self._state.ended:  # given up: close what the model call left open
+            if self._given_up(turn):  # close what the model call left open
                 self._emit(*ev.close_messages(seq, self._attempt_messages(seq)))
-        if not self._state.ended:
+        if not self._given_up(turn):
             self._take_step(seq, step)
+
+    def _given_up(self, turn: tc.TurnInFlight) -> bool:
+        return self._state.ended or turn.given_up
+
+    def _record_stop(self, turn: tc.TurnInFlight) -> None:
+        """The stopped turn's trace: a transcript line (the model sees it too) and
+        the event; a turn the user stopped leaves the agent waiting for input."""
+        state, by_user = self._state, turn.stop is not None
+        state.transcript.append(Message(seq=turn.seq, role="agent", text=f"({turn.reason})"))
+        self._emit(ev.turn_stopped(turn.seq, turn.reason, by_user))
+        if by_user:
+            state.run_stopped = True
+            self._set_status(turn.seq, ConversationStatus.AWAITING_INPUT)
 
     def _take_step(self, seq: int, step: AgentStep) -> None:
         state = self._state
@@ -439,8 +501,11 @@ class ConversationWorkflow:
         else:
             waiting = state.pending_call if state.decision is None else None
             text = state.transcript[-1].text if waiting is not None else ""
-            last = ev.run_finished(state.conversation_id, state.run_id, seq, waiting, text)
+            last = ev.run_finished(
+                state.conversation_id, state.run_id, seq, waiting, text, state.run_stopped
+            )
         state.run_error = None
+        state.run_stopped = False
         self._number(last)
         state.run_id = None
 
@@ -564,12 +629,15 @@ class ConversationWorkflow:
         return seq
 
     def _remember(self, request_id: str | None, seq: int) -> None:
-        answered = self._state.answered
-        if request_id is None:
-            return
-        answered[request_id] = seq
-        while len(answered) > REMEMBERED_REQUESTS:
-            del answered[next(iter(answered))]
+        if request_id is not None:
+            tc.remember(self._state.answered, request_id, seq, REMEMBERED_REQUESTS)
+
+    def _busy_policy(self, input: SendPromptInput) -> BusyPolicy:
+        return input.busy or self._state.busy_policy
+
+    @property
+    def _tool_running(self) -> bool:
+        return self._state.status is ConversationStatus.RUNNING_TOOL
 
     def _set_status(self, seq: int, status: ConversationStatus) -> None:
         state = self._state
