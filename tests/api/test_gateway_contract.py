@@ -47,7 +47,7 @@ async def test_every_v1_operation_declares_its_error_statuses():
             expected |= {"503"}
         if params or "requestBody" in op:
             expected |= {"422"}
-        if path.endswith(("/messages", "/confirm", "/reject")):
+        if path.endswith(("/messages", "/confirm", "/reject", "/stop")):
             expected |= {"409"}
         if path.endswith("/messages") or (path == "/v1/conversations" and method == "post"):
             expected |= {"413"}
@@ -68,8 +68,14 @@ async def test_every_v1_operation_declares_its_error_statuses():
     goal = spec["components"]["schemas"]["ConversationCreate"]["properties"]["goal"]
     assert "travel" in goal["enum"], goal
     # request bodies are strict: no unknown fields
-    for model in ("ConversationCreate", "MessageCreate", "ToolRejection"):
+    for model in ("ConversationCreate", "MessageCreate", "ToolRejection", "StopRequest"):
         assert spec["components"]["schemas"][model].get("additionalProperties") is False, model
+    # the busy policy is a documented enum, per conversation and per message
+    busy = spec["components"]["schemas"]["BusyPolicy"]
+    assert busy["enum"] == ["enqueue", "reject", "interrupt"], busy
+    for model in ("ConversationCreate", "MessageCreate"):
+        assert "busy_policy" in spec["components"]["schemas"][model]["properties"], model
+    assert "/v1/conversations/{conversation_id}/stop" in spec["paths"]
 
 
 def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:

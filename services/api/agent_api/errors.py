@@ -46,10 +46,16 @@ TEMPORAL_CALL_SECONDS = 20.0
 
 class ApiError(Exception):
     def __init__(
-        self, status: int, code: str, message: str, headers: dict[str, str] | None = None
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        details: list[Any] | None = None,
     ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.headers = status, code, message, headers
+        self.details = details
 
 
 def not_found() -> ApiError:
@@ -68,6 +74,9 @@ _UPDATE_REFUSALS = {
     ErrorType.BAD_PROMPT: (422, "bad_message"),
     ErrorType.QUEUE_FULL: (429, "too_many_queued_messages"),
     ErrorType.RUN_IN_PROGRESS: (409, "run_in_progress"),
+    ErrorType.AGENT_BUSY: (409, "agent_busy"),
+    ErrorType.NOTHING_RUNNING: (409, "nothing_running"),
+    ErrorType.TOOL_RUNNING: (409, "tool_running"),
 }
 
 
@@ -75,7 +84,9 @@ def translate_temporal(exc: Exception) -> ApiError:
     """Map a Temporal client error to an API error (404, 409, 429, 503...)."""
     if isinstance(exc, WorkflowUpdateFailedError) and isinstance(exc.cause, ApplicationError):
         status, code = _UPDATE_REFUSALS.get(exc.cause.type or "", (409, "refused"))
-        return ApiError(status, code, exc.cause.message)
+        # what the refusal names (the turn a busy message collided with)
+        details = list(exc.cause.details) or None
+        return ApiError(status, code, exc.cause.message, details=details)
     if isinstance(exc, RPCError):
         if exc.status == RPCStatusCode.NOT_FOUND:
             return not_found()
@@ -100,7 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
-            _body(exc.code, exc.message), status_code=exc.status, headers=exc.headers
+            _body(exc.code, exc.message, exc.details), status_code=exc.status, headers=exc.headers
         )
 
     @app.exception_handler(RequestValidationError)
@@ -162,7 +173,8 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 _DESCRIPTIONS = {
     401: "Missing or unknown API key",
     404: "No such conversation for this caller",
-    409: "The conversation cannot take this now (ended, nothing pending, a run in progress)",
+    409: "The conversation cannot take this now (ended, nothing pending or running, "
+    "the agent busy, a tool running)",
     413: "The message is too long",
     422: "The request body or parameters are not valid",
     429: "Rate limit or message queue full",

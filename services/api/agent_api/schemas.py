@@ -13,7 +13,13 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from agent_core.models import ConversationSnapshot, ConversationStatus, Message, ToolCall
+from agent_core.models import (
+    BusyPolicy,
+    ConversationSnapshot,
+    ConversationStatus,
+    Message,
+    ToolCall,
+)
 from agent_core.registry import GOALS
 
 __all__ = [
@@ -29,6 +35,7 @@ __all__ = [
     "GoalPublic",
     "MessageCreate",
     "SnapshotState",
+    "StopRequest",
     "ToolRejection",
 ]
 
@@ -38,6 +45,12 @@ class _Request(BaseModel):
 
 
 _REQUEST_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
+_BUSY = (
+    "What a message sent while the agent is answering does: `enqueue` waits its turn, "
+    "`reject` is refused (409 agent_busy), `interrupt` stops the model call in flight and "
+    "is answered next. While a tool runs, `interrupt` is refused (409 tool_running): a "
+    "tool is never cut off."
+)
 
 
 class ConversationCreate(_Request):
@@ -57,6 +70,9 @@ class ConversationCreate(_Request):
     message: str | None = Field(
         default=None, description="Optional first message", examples=["Hi!"]
     )
+    busy_policy: BusyPolicy = Field(
+        default=BusyPolicy.ENQUEUE, strict=False, description=_BUSY + " The default is enqueue."
+    )
 
 
 class MessageCreate(_Request):
@@ -66,6 +82,18 @@ class MessageCreate(_Request):
         pattern=_REQUEST_ID,
         description="Client-chosen id: a retry with the same id is applied once and gets "
         "the first answer (the Idempotency-Key header does the same)",
+    )
+    busy_policy: BusyPolicy | None = Field(
+        default=None, strict=False, description=_BUSY + " Unset: the conversation's policy."
+    )
+
+
+class StopRequest(_Request):
+    run_id: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The run to stop (from RUN_STARTED): a stop of a run already stopped "
+        "gets the first answer; unset stops whatever turn is running",
     )
 
 
@@ -88,6 +116,7 @@ class Accepted(BaseModel):
     seq: int
     queued: int | None = None
     tool_call_id: str | None = None
+    run_id: str | None = Field(default=None, description="the run a stop stopped")
     duplicate: bool = Field(
         default=False, description="a retry of a request already accepted: nothing new was done"
     )

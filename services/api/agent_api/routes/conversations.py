@@ -27,6 +27,7 @@ from agent_api.schemas import (
     ConversationListItem,
     ConversationPublic,
     MessageCreate,
+    StopRequest,
     ToolRejection,
 )
 from agent_api.updates import check_message, send_update
@@ -92,7 +93,14 @@ async def create_conversation(
     request_id = idempotency_key or body.conversation_id
     try:
         result = await guarded(
-            state.conversations.start(tenant, conversation_id, body.goal, body.message, request_id)
+            state.conversations.start(
+                tenant,
+                conversation_id,
+                body.goal,
+                body.message,
+                request_id,
+                busy_policy=body.busy_policy,
+            )
         )
     except WorkflowAlreadyStartedError:  # retried after the conversation closed
         result, status_now = None, ConversationStatus.ENDED
@@ -148,10 +156,14 @@ async def send_message(
 ) -> Accepted:
     """Queue a message for the agent; 202 once the workflow has accepted it.
 
-    Retry-safe with an ``Idempotency-Key`` or a ``message_id``."""
+    While the agent answers, its ``busy_policy`` (or the conversation's) decides:
+    queue it, refuse it (409 ``agent_busy``, naming the turn) or interrupt the
+    answer. Retry-safe with an ``Idempotency-Key`` or a ``message_id``."""
     check_message(state, body.text)
     request_id = idempotency_key or body.message_id
-    send = state.conversations.send(tenant, conversation_id, body.text, request_id)
+    send = state.conversations.send(
+        tenant, conversation_id, body.text, request_id, busy=body.busy_policy
+    )
     result = await send_update(state, tenant, conversation_id, send)
     return Accepted(
         conversation_id=conversation_id,
@@ -190,6 +202,33 @@ async def reject_tool_call(
     reason = body.reason if body else None
     update = state.conversations.reject(tenant, conversation_id, call_id, reason)
     return await _decide(state, tenant, conversation_id, update)
+
+
+@router.post(
+    "/{conversation_id}/stop",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(401, 404, 409, 422, 429, 503),
+)
+async def stop_turn(
+    conversation_id: ConversationId,
+    state: State,
+    tenant: CurrentTenant,
+    body: StopRequest | None = None,
+    idempotency_key: IdempotencyKey = None,
+) -> Accepted:
+    """Stop the model call in flight: its partial text is voided, the stop recorded,
+    and the agent waits for input. Not the end of the chat. 409 ``nothing_running``
+    when no turn runs, ``tool_running`` while a tool runs (never cut off). A retry
+    (same ``Idempotency-Key``, or naming a run already stopped) gets the first answer."""
+    run_id = body.run_id if body else None
+    stop = state.conversations.stop(tenant, conversation_id, run_id, idempotency_key)
+    result = await send_update(state, tenant, conversation_id, stop)
+    return Accepted(
+        conversation_id=conversation_id,
+        seq=result.seq,
+        run_id=result.run_id,
+        duplicate=result.duplicate,
+    )
 
 
 @router.post(

@@ -1,0 +1,102 @@
+"""Conversation control through the gateway: the busy policy and stopping a turn.
+
+REST and SSE on a real uvicorn, over the real stack; a slow fake model keeps a
+turn in flight while the test acts on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import httpx
+
+from fake_llm import Reply
+from tests.agui.client import averify_events as verify_events
+from tests.api.test_gateway_flow import read_until_end
+from tests.support.gateway import api_client, gateway
+from tests.support.stack import agent_stack
+
+KEYS = "key-carol:carol"
+SLOW = Reply.say("Thinking hard about Melbourne in April, slowly.", chunk_chars=2, chunk_delay=0.3)
+
+
+async def answering(http: httpx.AsyncClient, cid: str) -> None:
+    """Until the conversation is thinking (its turn is in flight)."""
+    for _ in range(200):
+        body = (await http.get(f"/v1/conversations/{cid}")).json()
+        if body["status"] == "thinking":
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the agent never started answering")
+
+
+async def test_busy_policy_and_stop_over_http(client, fake_llm, redis_url):
+    fake_llm.script("plan", SLOW, SLOW, "Sydney in May it is.")
+    async with agent_stack(client, fake_llm, redis_url, api_keys=KEYS) as stack:
+        async with gateway(stack.settings) as base, api_client(base, "key-carol") as http:
+            created = await http.post(
+                "/v1/conversations",
+                json={"goal": "travel", "message": "Melbourne in April", "busy_policy": "reject"},
+            )
+            assert created.status_code == 201, created.text
+            cid = created.json()["id"]
+            await answering(http, cid)
+            busy = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "hello?"})
+
+            stop_url = f"/v1/conversations/{cid}/stop"
+            stopped = await http.post(stop_url, headers={"Idempotency-Key": "stop-a"})
+            again = await http.post(stop_url, headers={"Idempotency-Key": "stop-a"})
+            by_run = await http.post(stop_url, json={"run_id": stopped.json()["run_id"]})
+            for _ in range(100):
+                if (await http.get(f"/v1/conversations/{cid}")).json()["status"] != "thinking":
+                    break
+                await asyncio.sleep(0.05)
+            idle = await http.post(stop_url)
+            bad = await http.post(stop_url, json={"run": "x"})
+
+            # this message asks to interrupt, whatever the conversation's policy
+            sent = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Melbourne"})
+            await answering(http, cid)
+            interrupting = await http.post(
+                f"/v1/conversations/{cid}/messages",
+                json={"text": "No: Sydney in May", "busy_policy": "interrupt"},
+            )
+            for _ in range(200):
+                body = (await http.get(f"/v1/conversations/{cid}")).json()
+                if body["status"] == "awaiting_input" and not body["queued_messages"]:
+                    break
+                await asyncio.sleep(0.05)
+            ended = await http.post(f"/v1/conversations/{cid}/end")
+            assert ended.status_code == 202
+            events = await read_until_end(http, f"/v1/conversations/{cid}/events")
+
+    assert busy.status_code == 409, busy.text
+    error = busy.json()["error"]
+    assert error["code"] == "agent_busy"
+    [collided] = error["details"]
+    assert collided["busy"] == "thinking" and collided["run_id"] and collided["turn_seq"] > 0
+
+    assert stopped.status_code == 202, stopped.text
+    first = stopped.json()
+    assert first["duplicate"] is False and first["run_id"] == collided["run_id"]
+    assert again.json() == first
+    assert by_run.status_code == 202 and by_run.json() == {**first, "duplicate": True}
+    assert idle.status_code == 409 and idle.json()["error"]["code"] == "nothing_running"
+    assert bad.status_code == 422
+
+    assert sent.status_code == 202 and interrupting.status_code == 202
+    transcript = [(m["role"], m["text"]) for m in body["transcript"]]
+    assert transcript == [
+        ("user", "Melbourne in April"),
+        ("agent", "(stopped by the user)"),
+        ("user", "Melbourne"),
+        ("agent", "(interrupted by a newer message)"),
+        ("user", "No: Sydney in May"),
+        ("agent", "Sydney in May it is."),
+    ]
+    data = [d for _, _, d in events]
+    stops = [d["value"] for d in data if d.get("name") == "turn_stopped"]
+    assert [s["byUser"] for s in stops] == [True, False]
+    outcomes = [d.get("outcome") for d in data if d["type"] == "RUN_FINISHED"]
+    assert outcomes[0] == {"type": "cancelled"}
+    assert (await verify_events(data))["ok"]
