@@ -125,10 +125,14 @@ class ApiClient:
     def conversation(self, conversation_id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/conversations/{conversation_id}")
 
-    def create(self, goal: str, message: str | None = None) -> dict[str, Any]:
+    def create(
+        self, goal: str, message: str | None = None, busy_policy: str | None = None
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"goal": goal}
         if message:
             body["message"] = message
+        if busy_policy:
+            body["busy_policy"] = busy_policy
         return self.request("POST", "/v1/conversations", body)
 
     def send(self, conversation_id: str, text: str) -> dict[str, Any]:
@@ -146,6 +150,10 @@ class ApiClient:
         return self.request(
             "POST", f"/v1/conversations/{conversation_id}/tool-calls/{call_id}/reject", body
         )
+
+    def stop(self, conversation_id: str) -> dict[str, Any]:
+        """Stop the answer in flight (409 ``nothing_running`` when there is none)."""
+        return self.request("POST", f"/v1/conversations/{conversation_id}/stop")
 
     def end(self, conversation_id: str) -> dict[str, Any]:
         return self.request("POST", f"/v1/conversations/{conversation_id}/end")

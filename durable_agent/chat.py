@@ -21,7 +21,10 @@ from durable_agent.render import ChatView, print_transcript
 __all__ = ["ChatSession"]
 
 QUIET_SECONDS = 0.3
-HELP = "Commands: /end ends the conversation, /history prints it, /quit leaves it open."
+HELP = (
+    "Commands: /end ends the conversation, /history prints it, /quit leaves it open. "
+    "Ctrl-C while the agent answers stops the answer."
+)
 
 
 class ChatSession:
@@ -73,6 +76,11 @@ class ChatSession:
                 if outcome is not None:
                     return outcome
                 continue
+            except KeyboardInterrupt:
+                if self.status != "thinking":
+                    return self._quit()
+                self._stop()
+                continue
             if kind == "event":
                 self._handle(item)
             elif kind == "note":
@@ -123,6 +131,8 @@ class ChatSession:
             self.view.agent_message(v["messageId"], v.get("text", ""))
         elif name == "text_message_voided":
             self.view.voided(v["messageId"])
+        elif name == "turn_stopped":
+            self.view.stopped(v.get("reason", ""))
         elif name == "status_changed":
             self._set_status(str(v.get("status", "")))
         elif name == "tool_call_awaiting_confirmation":
@@ -208,6 +218,14 @@ class ChatSession:
                 self.view.error(str(exc))
                 continue
             return None
+
+    def _stop(self) -> None:
+        """Ctrl-C while the agent answers: stop that answer, keep the conversation."""
+        self.view.note("Stopping the answer…")
+        try:
+            self.api.stop(self.id)
+        except ApiError as exc:  # it finished meanwhile: nothing to stop
+            self.view.error(str(exc))
 
     def _quit(self) -> int:
         self.view.thinking(False)

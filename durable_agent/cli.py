@@ -69,6 +69,14 @@ def chat(
     message: Annotated[
         str | None, typer.Option("--message", "-m", help="First message of a new conversation.")
     ] = None,
+    busy_policy: Annotated[
+        str | None,
+        typer.Option(
+            "--busy-policy",
+            help="What a message sent while the agent answers does in a new conversation: "
+            "enqueue (default), reject or interrupt.",
+        ),
+    ] = None,
     url: Url = DEFAULT_URL,
 ) -> None:
     """Start (or resume) a conversation and chat with the agent."""
@@ -82,7 +90,7 @@ def chat(
                 goals = {g["id"]: g for g in api.goals()}
                 if goal not in goals:
                     _fail(ApiError(f"unknown goal {goal!r}; goals: {', '.join(sorted(goals))}"))
-                created = api.create(goal, message)
+                created = api.create(goal, message, busy_policy)
                 conversation_id, status = created["id"], created["status"]
                 console.print(
                     f"Started conversation [bold]{conversation_id}[/] ({goals[goal].get('title', goal)})."

@@ -184,9 +184,12 @@ class ChatView:
         if message_id in self._texts:
             self._texts.pop(message_id)
             self._end_line()
-            self.console.print(
-                "[dim](the partial reply above was discarded; the agent is retrying)[/]"
-            )
+            self.console.print("[dim](the partial reply above was discarded)[/]")
+
+    def stopped(self, reason: str) -> None:
+        self.thinking(False)
+        self._end_line()
+        self.console.print(f"[yellow]({reason})[/]", highlight=False)
 
     def proposal(self, name: str, args: dict[str, Any]) -> None:
         self.thinking(False)

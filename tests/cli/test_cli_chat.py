@@ -190,3 +190,32 @@ def test_gateway_down_is_a_clear_error():
     assert down.returncode == 1
     assert "cannot reach the gateway" in down.stderr
     assert "Traceback" not in down.stderr + down.stdout
+
+
+@driven
+def stopped_session(children: list, base: str) -> str:
+    """Ctrl-C while the agent answers stops that answer; the chat goes on."""
+    child = spawn("chat", "--goal", "travel", "--message", "Melbourne in April", "--url", base)
+    children.append(child)
+    child.expect("Agent: ")
+    child.sendintr()
+    child.expect("stopped by the user")
+    expect_prompt(child)
+    child.sendline("/end")
+    child.expect("The conversation has ended")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, output(child)
+    return output(child)
+
+
+async def test_ctrl_c_stops_the_answer_not_the_chat(client, redis_url):
+    async with (
+        FakeLLM(chunk_chars=2, chunk_delay=0.3) as fake,
+        agent_stack(client, fake, redis_url, api_keys=KEYS) as stack,
+        gateway(stack.settings) as base,
+    ):
+        out = await asyncio.to_thread(stopped_session, base)
+    assert "Stopping the answer" in out
+    assert "discarded" in out  # the partial reply was voided on screen too
+    assert "Left conversation" not in out

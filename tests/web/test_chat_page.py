@@ -219,3 +219,49 @@ async def test_sse_parser(client, redis_url, fake_llm):
         {"id": "3-0", "event": "message", "data": "x"},
     ]
     assert result["last"] == "3-0"
+
+
+async def test_stop_button_and_interrupting_message(client, redis_url):
+    """Stop appears while the agent answers; the page shows the stop as the API
+    transcript does; a message sent with "interrupt" cuts the next answer short."""
+    async with (
+        FakeLLM(chunk_chars=2, chunk_delay=0.3) as fake,
+        agent_stack(client, fake, redis_url, api_dev_mode=True) as stack,
+        gateway(stack.settings) as base,
+        api_client(base) as http,
+        browser_page() as page,
+    ):
+        await page.goto(base + "/")
+        await page.wait_for_function("() => document.querySelectorAll('#goal option').length > 0")
+        stop = page.get_by_role("button", name="Stop answer")
+        assert await stop.is_disabled()
+        await page.get_by_label("First message").fill("Melbourne in April please")
+        await page.get_by_role("button", name="Start").click()
+        await page.locator("#transcript li.msg.agent").first.wait_for(timeout=20_000)
+        await stop.click()
+        await page.locator("#transcript li.msg.stopped", has_text="stopped by the user").wait_for(
+            timeout=10_000
+        )
+        await page.wait_for_function(
+            "() => document.getElementById('status').textContent === 'Your turn.'", timeout=10_000
+        )
+        assert await stop.is_disabled()
+        conversation_id = page.url.rsplit("/", 1)[-1]
+        await wait_transcript_matches(page, http, conversation_id)
+
+        box = page.get_by_label("Message", exact=True)
+        await box.fill("Melbourne, then")
+        await box.press("Enter")
+        await page.wait_for_function("() => !document.getElementById('stop').disabled")
+        await page.get_by_label("While the agent answers").select_option("interrupt")
+        await box.fill("No: Sydney in May")
+        await box.press("Enter")
+        await page.locator(
+            "#transcript li.msg.stopped", has_text="interrupted by a newer message"
+        ).wait_for(timeout=10_000)
+        await page.wait_for_function(  # the new message's answer (a proposal) is in
+            "() => document.getElementById('stop').disabled", timeout=45_000
+        )
+        shown = await wait_transcript_matches(page, http, conversation_id)
+        assert ("user", "No: Sydney in May") in shown
+        assert page.errors == []  # type: ignore[attr-defined]

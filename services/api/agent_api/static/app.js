@@ -11,6 +11,7 @@
     keyForm: $("key-form"), key: $("api-key"), newForm: $("new-form"), goal: $("goal"),
     goalDescription: $("goal-description"), firstMessage: $("first-message"),
     refresh: $("refresh"), list: $("conversations"), title: $("chat-title"), end: $("end"),
+    stop: $("stop"), busyPolicy: $("busy-policy"),
     status: $("status"), error: $("error"), transcript: $("transcript"),
     composer: $("composer"), text: $("composer-text"), send: $("send"),
   };
@@ -257,6 +258,7 @@
     el.text.disabled = ended;
     el.send.disabled = ended;
     el.end.disabled = ended;
+    el.stop.disabled = status !== "thinking";
     el.transcript.setAttribute("aria-busy", status === "thinking" ? "true" : "false");
   }
 
@@ -299,6 +301,16 @@
       case "agent_message": setText(agentBubble(v.messageId), v.text); break;
       case "text_message_voided": { const li = findMessage(v.messageId); if (li) li.remove(); break; }
       case "status_changed": setConversationStatus(v.status); break;
+      case "turn_stopped": {  // shown where and as the transcript shows it
+        const li = bubble("agent", `stopped-${v.turnSeq}`);
+        li.classList.add("stopped");
+        setText(li, `(${v.reason})`);
+        // before the message that interrupted it (sent during the turn, so a later seq)
+        const later = [...el.transcript.querySelectorAll("li.msg.user")]
+          .find((u) => Number((u.dataset.messageId || "").split("-").pop()) > v.turnSeq);
+        if (later) el.transcript.insertBefore(li, later);
+        break;
+      }
       case "tool_call_awaiting_confirmation": {
         const card = toolCard(v.toolCallId, v.name);
         showArgs(card, v.args);
@@ -424,7 +436,9 @@
     if (!current || !text) return;
     el.send.disabled = true;
     try {
-      await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/messages`, { text });
+      const body = { text };
+      if (el.busyPolicy.value) body.busy_policy = el.busyPolicy.value;
+      await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/messages`, body);
       el.text.value = "";
       showError(null);
     } catch (err) {
@@ -438,6 +452,12 @@
   el.composer.addEventListener("submit", (e) => { e.preventDefault(); sendMessage(); });
   el.text.addEventListener("keydown", (e) => {
     if (e.key === "Enter" && !e.shiftKey && !e.isComposing) { e.preventDefault(); sendMessage(); }
+  });
+  el.stop.addEventListener("click", async () => {
+    if (!current) return;
+    el.stop.disabled = true;
+    try { await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/stop`, {}); showError(null); }
+    catch (err) { showError(err); }
   });
   el.end.addEventListener("click", async () => {
     if (!current) return;
