@@ -20,7 +20,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from agent_core.conversation_ids import workflow_id
-from agent_core.models import ConversationSnapshot, ConversationStatus
+from agent_core.models import BusyPolicy, ConversationSnapshot, ConversationStatus
 from fake_llm import FakeLLM, Reply
 from tests.support.dev_server import start_dev_server
 from tests.support.stack import AgentStack, agent_stack
@@ -110,10 +110,35 @@ async def end_during_a_model_call(stack: AgentStack) -> str:
     return cid
 
 
+async def stop_and_interrupt(stack: AgentStack) -> str:
+    """A turn stopped by the user, then one interrupted by a newer message, then end."""
+    slow = Reply.say("A long and slow answer about April.", chunk_chars=2, chunk_delay=0.2)
+    stack.fake.script("plan", slow, slow, "Sydney in May: noted.")
+    cid = await stack.start("travel", "Melbourne in April")
+    for _ in range(400):  # until the answer is streaming
+        if sum(r.kind == "plan" for r in stack.fake.requests) >= 1:
+            break
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)
+    await stack.conversations.stop(stack.tenant, cid, request_id="stop-1")
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.send(stack.tenant, cid, "Melbourne, then")
+    await stack.wait_status(cid, S.THINKING)
+    await asyncio.sleep(0.5)
+    await stack.conversations.send(
+        stack.tenant, cid, "No: Sydney in May", busy=BusyPolicy.INTERRUPT
+    )
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
 # Recorded with ConversationWorkflow; the files without the prefix are the 0.1
 # AgentWorkflow's, recorded before it was frozen.
 SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ("conversation_end_during_a_model_call", end_during_a_model_call, {}),
+    ("conversation_stop_and_interrupt", stop_and_interrupt, {}),
     ("conversation_travel_with_confirmations", travel_with_confirmations, {}),
     ("conversation_rejection_and_failures", rejection_and_failures, {}),
     (
