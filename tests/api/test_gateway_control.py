@@ -100,3 +100,42 @@ async def test_busy_policy_and_stop_over_http(client, fake_llm, redis_url):
     outcomes = [d.get("outcome") for d in data if d["type"] == "RUN_FINISHED"]
     assert outcomes[0] == {"type": "cancelled"}
     assert (await verify_events(data))["ok"]
+
+
+async def test_an_idle_conversation_closes_itself_and_stays_readable(client, fake_llm, redis_url):
+    fake_llm.script("plan", "Which city?")
+    async with agent_stack(
+        client, fake_llm, redis_url, api_keys=KEYS, agent_idle_timeout_seconds=1.5
+    ) as stack:
+        async with gateway(stack.settings) as base, api_client(base, "key-carol") as http:
+            created = await http.post("/v1/conversations", json={"goal": "travel", "message": "Hi"})
+            cid = created.json()["id"]
+            events = await read_until_end(http, f"/v1/conversations/{cid}/events")
+            for _ in range(100):  # the workflow closes a moment after its last event
+                listed = (await http.get("/v1/conversations")).json()["conversations"]
+                if not next(c for c in listed if c["id"] == cid)["running"]:
+                    break
+                await asyncio.sleep(0.05)
+            read = await http.get(f"/v1/conversations/{cid}")
+            replayed = await read_until_end(http, f"/v1/conversations/{cid}/events")
+            late = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "hello?"})
+            stop = await http.post(f"/v1/conversations/{cid}/stop")
+
+    data = [d for _, _, d in events]
+    assert [d.get("name") or d["type"] for d in data[-3:]] == [
+        "conversation_timed_out",
+        "status_changed",
+        "RUN_FINISHED",
+    ]
+    assert data[-3]["value"] == {"reason": "idle_timeout", "idleSeconds": 1.5}
+    assert read.status_code == 200
+    body = read.json()
+    assert body["status"] == "ended"
+    assert [(m["role"], m["text"]) for m in body["transcript"]] == [
+        ("user", "Hi"),
+        ("agent", "Which city?"),
+    ]
+    assert [d for _, _, d in replayed] == data  # the log is kept for a while after the end
+    assert late.status_code == 409 and late.json()["error"]["code"] == "conversation_ended"
+    assert stop.status_code == 409 and stop.json()["error"]["code"] == "conversation_ended"
+    assert (await verify_events(data))["ok"]

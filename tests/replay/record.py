@@ -134,11 +134,23 @@ async def stop_and_interrupt(stack: AgentStack) -> str:
     return cid
 
 
+async def idle_timeouts(stack: AgentStack) -> str:
+    """A proposal left undecided is withdrawn, then the idle conversation closes."""
+    cid = await stack.start("travel", "An event in Melbourne in April")
+    await stack.result(cid, within=60)
+    return cid
+
+
 # Recorded with ConversationWorkflow; the files without the prefix are the 0.1
 # AgentWorkflow's, recorded before it was frozen.
 SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ("conversation_end_during_a_model_call", end_during_a_model_call, {}),
     ("conversation_stop_and_interrupt", stop_and_interrupt, {}),
+    (
+        "conversation_idle_timeouts",
+        idle_timeouts,
+        {"agent_confirmation_timeout_seconds": 1, "agent_idle_timeout_seconds": 3},
+    ),
     ("conversation_travel_with_confirmations", travel_with_confirmations, {}),
     ("conversation_rejection_and_failures", rejection_and_failures, {}),
     (

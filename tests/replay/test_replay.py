@@ -40,6 +40,7 @@ def test_histories_are_checked_in() -> None:
         "conversation_travel_with_confirmations",
         "conversation_rejection_and_failures",
         "conversation_stop_and_interrupt",  # stop_turn and a busy_policy interrupt
+        "conversation_idle_timeouts",  # the patched-in timers
     } <= names
     assert sum(1 for n in names if n.startswith("conversation_continue_as_new_run")) >= 2
 

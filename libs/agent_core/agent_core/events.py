@@ -68,6 +68,7 @@ __all__ = [
     "attempt_messages",
     "close_messages",
     "conversation_created",
+    "conversation_timed_out",
     "decision_recorded",
     "message_id",
     "publish_quietly",
@@ -100,6 +101,7 @@ class CustomName(StrEnum):
     """Names of the CUSTOM events: kinds AG-UI does not have."""
 
     CONVERSATION_CREATED = "conversation_created"
+    CONVERSATION_TIMED_OUT = "conversation_timed_out"
     USER_MESSAGE = "user_message"
     AGENT_MESSAGE = "agent_message"
     STATUS_CHANGED = "status_changed"
@@ -233,6 +235,12 @@ def run_error(seq: int, code: str, message: str) -> ConversationEvent:
 def conversation_created(conversation_id: str, goal_id: str) -> ConversationEvent:
     value = {"conversationId": conversation_id, "goal": goal_id}
     return _custom(0, CustomName.CONVERSATION_CREATED, value)
+
+
+def conversation_timed_out(seq: int, idle_seconds: float) -> ConversationEvent:
+    """Why the conversation closes by itself: no input for ``idle_seconds``."""
+    value = {"reason": "idle_timeout", "idleSeconds": idle_seconds}
+    return _custom(seq, CustomName.CONVERSATION_TIMED_OUT, value)
 
 
 def user_message(seq: int, text: str) -> ConversationEvent:

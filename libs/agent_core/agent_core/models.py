@@ -118,7 +118,12 @@ class Message(_Model):
 
 
 class AgentConfig(_Model):
-    """Behaviour settings, read once per conversation through an activity."""
+    """Behaviour settings, read once per conversation through an activity (so the
+    timeouts the workflow's timers use are in its history).
+
+    ``idle_timeout_seconds``: no input this long closes the conversation;
+    ``confirmation_timeout_seconds``: a proposal left undecided this long is
+    withdrawn (0: only the idle timeout applies)."""
 
     show_confirm: bool = True
     history_window: int = 12
@@ -128,6 +133,8 @@ class AgentConfig(_Model):
     heartbeat_timeout_seconds: float = 10.0
     llm_timeout_seconds: float = 60.0
     max_repairs: int = 2
+    idle_timeout_seconds: float = 3 * 24 * 3600.0
+    confirmation_timeout_seconds: float = 0.0
 
 
 class TaskQueues(_Model):

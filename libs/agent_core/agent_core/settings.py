@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     agent_max_prompt_chars: int = Field(8_000, ge=1)
     agent_max_history_events: int = Field(4_000, ge=200)
     agent_heartbeat_timeout_seconds: float = Field(10.0, gt=0)
+    # a conversation with no input this long closes itself; a proposal left
+    # undecided this long is withdrawn (0: only the idle timeout applies)
+    agent_idle_timeout_seconds: float = Field(3 * 24 * 3600.0, gt=0)
+    agent_confirmation_timeout_seconds: float = Field(0.0, ge=0)
 
     # Workers: activities one worker process runs at once (bounded, so heartbeats keep up)
     worker_max_concurrent_activities: int = Field(50, ge=1, le=1000)

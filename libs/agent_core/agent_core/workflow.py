@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -78,6 +78,9 @@ _PLAN_FAILED = "Something went wrong while I was thinking. Please send your mess
 _TOOL_BROKEN = "the tool could not be run (it kept failing); it did not complete"
 _ENDED_UNANSWERED = "The conversation was ended before I could answer this message."
 _ONE_BATCH_PER_TASK = "one-publish-batch-per-task"  # patch: conversations before it replay
+_UNDECIDED = "no decision came in time"
+# the idle and confirmation timers: histories recorded before them wait without one
+_TIMERS_PATCH = "idle-timers"
 _PUBLISH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     backoff_coefficient=2.0,
@@ -104,6 +107,7 @@ class ConversationWorkflow:
         self._closing = False
         self._summary: asyncio.Task[None] | None = None
         self._turn: tc.TurnInFlight | None = None
+        self._idle_until: datetime | None = None
         if input.state is None:
             self._emit(
                 ev.conversation_created(input.conversation_id, input.goal_id), run_id=input.run_id
@@ -123,11 +127,11 @@ class ConversationWorkflow:
         while not state.ended:
             if not state.prompts and state.decision is None:
                 self._finish_run()
-            await workflow.wait_condition(
-                lambda: bool(state.prompts) or state.decision is not None or state.ended
-            )
+            await self._wait_for_input()
             if state.ended:
                 break
+            if not self._has_input():
+                continue  # a timer withdrew an undecided proposal
             if state.decision is not None:
                 await self._apply_decision(state.decision)
             else:
@@ -137,6 +141,46 @@ class ConversationWorkflow:
                 await self._roll_over(publisher)
         await self._close(publisher)
         return self.history()
+
+    async def _wait_for_input(self) -> None:
+        """Wait for a prompt, a decision or the end. With nothing to do, durable timers
+        (from the config in history) withdraw a proposal left undecided and, after
+        the idle timeout, close the conversation: a lost user holds nothing open."""
+        if self._has_input() or not workflow.patched(_TIMERS_PATCH):
+            await workflow.wait_condition(self._has_input)
+            return
+        config, now = self._config, workflow.now()
+        if self._idle_until is None:
+            self._idle_until = now + timedelta(seconds=config.idle_timeout_seconds)
+        idle_left = max((self._idle_until - now).total_seconds(), 1.0)
+        undecided = self._state.pending_call is not None and self._state.decision is None
+        decide_left = config.confirmation_timeout_seconds if undecided else 0.0
+        withdraw = 0 < decide_left < idle_left
+        try:
+            await workflow.wait_condition(
+                self._has_input, timeout=decide_left if withdraw else idle_left
+            )
+        except TimeoutError:
+            if withdraw:
+                self._withdraw_undecided()
+            else:
+                self._time_out()
+            return
+        self._idle_until = None
+
+    def _has_input(self) -> bool:
+        state = self._state
+        return bool(state.prompts) or state.decision is not None or state.ended
+
+    def _withdraw_undecided(self) -> None:
+        seq = self._state.next_seq - 1
+        self._withdraw(seq, _UNDECIDED)
+        self._set_status(seq, ConversationStatus.AWAITING_INPUT)
+
+    def _time_out(self) -> None:
+        """Close for lack of input: the reason goes in the log before the end."""
+        self._emit(ev.conversation_timed_out(self._take_seq(), self._config.idle_timeout_seconds))
+        self._state.ended = True
 
     # ---- updates ---------------------------------------------------------------------
 

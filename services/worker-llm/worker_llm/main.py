@@ -42,6 +42,8 @@ def agent_config(settings: Settings) -> AgentConfig:
         max_history_events=settings.agent_max_history_events,
         heartbeat_timeout_seconds=settings.agent_heartbeat_timeout_seconds,
         max_repairs=settings.llm_max_repairs,
+        idle_timeout_seconds=settings.agent_idle_timeout_seconds,
+        confirmation_timeout_seconds=settings.agent_confirmation_timeout_seconds,
     )
 
 
