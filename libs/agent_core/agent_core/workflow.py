@@ -5,7 +5,10 @@ one model call: it plans the next step and, for a user's message, may refuse
 it as off the goal. A proposed tool waits for the user's decision (unless
 confirmation is off), runs, and its result goes back to the model. Inputs are
 updates whose validators refuse bad input before it enters history; a
-request id makes a retried update return its first answer.
+request id makes a retried update return its first answer. A turn can be
+stopped, or interrupted by a newer message (the busy policy); a tool run
+never is. With nothing to do, durable timers withdraw an undecided proposal
+and close an idle conversation.
 
 Every event that records a state change is written here, in the order the
 workflow decided it, as AG-UI runs: a run opens with the first event after
@@ -142,46 +145,6 @@ class ConversationWorkflow:
         await self._close(publisher)
         return self.history()
 
-    async def _wait_for_input(self) -> None:
-        """Wait for a prompt, a decision or the end. With nothing to do, durable timers
-        (from the config in history) withdraw a proposal left undecided and, after
-        the idle timeout, close the conversation: a lost user holds nothing open."""
-        if self._has_input() or not workflow.patched(_TIMERS_PATCH):
-            await workflow.wait_condition(self._has_input)
-            return
-        config, now = self._config, workflow.now()
-        if self._idle_until is None:
-            self._idle_until = now + timedelta(seconds=config.idle_timeout_seconds)
-        idle_left = max((self._idle_until - now).total_seconds(), 1.0)
-        undecided = self._state.pending_call is not None and self._state.decision is None
-        decide_left = config.confirmation_timeout_seconds if undecided else 0.0
-        withdraw = 0 < decide_left < idle_left
-        try:
-            await workflow.wait_condition(
-                self._has_input, timeout=decide_left if withdraw else idle_left
-            )
-        except TimeoutError:
-            if withdraw:
-                self._withdraw_undecided()
-            else:
-                self._time_out()
-            return
-        self._idle_until = None
-
-    def _has_input(self) -> bool:
-        state = self._state
-        return bool(state.prompts) or state.decision is not None or state.ended
-
-    def _withdraw_undecided(self) -> None:
-        seq = self._state.next_seq - 1
-        self._withdraw(seq, _UNDECIDED)
-        self._set_status(seq, ConversationStatus.AWAITING_INPUT)
-
-    def _time_out(self) -> None:
-        """Close for lack of input: the reason goes in the log before the end."""
-        self._emit(ev.conversation_timed_out(self._take_seq(), self._config.idle_timeout_seconds))
-        self._state.ended = True
-
     # ---- updates ---------------------------------------------------------------------
 
     @workflow.update
@@ -258,7 +221,7 @@ class ConversationWorkflow:
             return known.model_copy(update={"duplicate": True})
         assert turn is not None
         self._updates_this_run += 1
-        turn.stop = StopTurnResult(seq=turn.seq, run_id=state.run_id)
+        turn.stop = StopTurnResult(seq=turn.seq, run_id=turn.run_id)
         for key in tc.stop_keys(input, turn.stop):
             tc.remember(state.stops, key, turn.stop, REMEMBERED_REQUESTS)
         return turn.stop
@@ -304,6 +267,48 @@ class ConversationWorkflow:
             last_seq=s.next_seq - 1,
             run_number=s.run_number,
         )
+
+    # ---- waiting, and the timers ----------------------------------------------------
+
+    async def _wait_for_input(self) -> None:
+        """Wait for a prompt, a decision or the end. With nothing to do, durable timers
+        (from the config in history) withdraw a proposal left undecided and, after
+        the idle timeout, close the conversation: a lost user holds nothing open."""
+        if self._has_input() or not workflow.patched(_TIMERS_PATCH):
+            await workflow.wait_condition(self._has_input)
+            return
+        config, now = self._config, workflow.now()
+        if self._idle_until is None:
+            self._idle_until = now + timedelta(seconds=config.idle_timeout_seconds)
+        idle_left = max((self._idle_until - now).total_seconds(), 1.0)
+        undecided = self._state.pending_call is not None and self._state.decision is None
+        decide_left = config.confirmation_timeout_seconds if undecided else 0.0
+        withdraw = 0 < decide_left < idle_left
+        try:
+            await workflow.wait_condition(
+                self._has_input, timeout=decide_left if withdraw else idle_left
+            )
+        except TimeoutError:
+            if withdraw:
+                self._withdraw_undecided()
+            else:
+                self._time_out()
+            return
+        self._idle_until = None
+
+    def _has_input(self) -> bool:
+        state = self._state
+        return bool(state.prompts) or state.decision is not None or state.ended
+
+    def _withdraw_undecided(self) -> None:
+        seq = self._state.next_seq - 1
+        self._withdraw(seq, _UNDECIDED)
+        self._set_status(seq, ConversationStatus.AWAITING_INPUT)
+
+    def _time_out(self) -> None:
+        """Close for lack of input: the reason goes in the log before the end."""
+        self._emit(ev.conversation_timed_out(self._take_seq(), self._config.idle_timeout_seconds))
+        self._state.ended = True
 
     # ---- the turn ----------------------------------------------------------------------
 
