@@ -133,6 +133,11 @@ class ChatSession:
             self.view.voided(v["messageId"])
         elif name == "turn_stopped":
             self.view.stopped(v.get("reason", ""))
+        elif name == "tool_call_withdrawn":
+            self.pending = None
+            self.view.note(f"The proposal was withdrawn: {v.get('reason', '')}.")
+        elif name == "conversation_timed_out":
+            self.view.note(f"No input for {v.get('idleSeconds', 0):g} s: the conversation closes.")
         elif name == "status_changed":
             self._set_status(str(v.get("status", "")))
         elif name == "tool_call_awaiting_confirmation":

@@ -265,3 +265,28 @@ async def test_stop_button_and_interrupting_message(client, redis_url):
         shown = await wait_transcript_matches(page, http, conversation_id)
         assert ("user", "No: Sydney in May") in shown
         assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_timeouts_show_on_the_page(client, fake_llm, redis_url):
+    """An undecided proposal is withdrawn, then the idle conversation closes: both say why."""
+    timeouts = {"agent_confirmation_timeout_seconds": 1, "agent_idle_timeout_seconds": 3}
+    async with (
+        agent_stack(client, fake_llm, redis_url, api_dev_mode=True, **timeouts) as stack,
+        gateway(stack.settings) as base,
+        browser_page() as page,
+    ):
+        await page.goto(base + "/")
+        await page.wait_for_function("() => document.querySelectorAll('#goal option').length > 0")
+        await page.get_by_label("First message").fill("An event in Melbourne in April")
+        await page.get_by_role("button", name="Start").click()
+        await page.locator(
+            "#transcript .tool-state", has_text="Withdrawn: no decision came in time."
+        ).wait_for(timeout=20_000)
+        assert not await page.locator("#transcript button.confirm").count()
+        await page.wait_for_function(
+            "() => document.getElementById('status').textContent"
+            " === 'This conversation closed by itself after 3 seconds without input.'",
+            timeout=20_000,
+        )
+        assert await page.get_by_role("button", name="Send").is_disabled()
+        assert page.errors == []  # type: ignore[attr-defined]

@@ -73,6 +73,12 @@
     if (err.status === 401) el.key.focus();
   }
   function setStatus(text) { el.status.textContent = text; }
+  function duration(seconds) {
+    const units = [[86400, "day"], [3600, "hour"], [60, "minute"], [1, "second"]];
+    const [size, name] = units.find(([s]) => seconds >= s) || units[3];
+    const n = Math.round(seconds / size);
+    return `${n} ${name}${n === 1 ? "" : "s"}`;
+  }
 
   // ---------- goals and the conversation list ----------
   async function loadGoals() {
@@ -300,7 +306,13 @@
         break;
       case "agent_message": setText(agentBubble(v.messageId), v.text); break;
       case "text_message_voided": { const li = findMessage(v.messageId); if (li) li.remove(); break; }
-      case "status_changed": setConversationStatus(v.status); break;
+      case "status_changed":
+        setConversationStatus(v.status);
+        if (v.status === "ended" && current.timedOut) setStatus(current.timedOut);
+        break;
+      case "conversation_timed_out":
+        current.timedOut = `This conversation closed by itself after ${duration(v.idleSeconds)} without input.`;
+        break;
       case "turn_stopped": {  // shown where and as the transcript shows it
         const li = bubble("agent", `stopped-${v.turnSeq}`);
         li.classList.add("stopped");
@@ -320,7 +332,7 @@
       case "tool_call_withdrawn": {
         const card = toolCard(v.toolCallId);
         clearActions(card);
-        setToolState(card, "Withdrawn: you answered with a message instead.", "rejected");
+        setToolState(card, `Withdrawn: ${v.reason || "no longer asked"}.`, "rejected");
         break;
       }
       case "tool_call_decided": {
