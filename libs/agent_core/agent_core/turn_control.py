@@ -36,7 +36,6 @@ class TurnInFlight:
     then cancels the call (letting the cancellation settle) and voids its text."""
 
     seq: int
-    run_id: str | None
     stop: StopTurnResult | None = None  # the answer the stop that marked it got
     interrupted: bool = False
 
@@ -50,7 +49,7 @@ class TurnInFlight:
 
 
 def busy_refusal(
-    policy: BusyPolicy, turn: TurnInFlight | None, tool_running: bool
+    policy: BusyPolicy, turn: TurnInFlight | None, tool_running: bool, run_id: str | None
 ) -> ApplicationError | None:
     """Why a message sent now is refused under ``policy``, or None to accept it.
 
@@ -70,7 +69,7 @@ def busy_refusal(
     assert turn is not None
     return ApplicationError(
         "the agent is answering; wait for it, or stop it",
-        {"busy": "thinking", "run_id": turn.run_id, "turn_seq": turn.seq},
+        {"busy": "thinking", "run_id": run_id, "turn_seq": turn.seq},
         type=ErrorType.AGENT_BUSY,
     )
 

@@ -191,7 +191,8 @@ class ConversationWorkflow:
                 "the agent is still answering; wait for its run to finish",
                 type=ErrorType.RUN_IN_PROGRESS,
             )
-        refusal = tc.busy_refusal(self._busy_policy(input), self._turn, self._tool_running)
+        policy, run_id = self._busy_policy(input), self._state.run_id
+        refusal = tc.busy_refusal(policy, self._turn, self._tool_running, run_id)
         if refusal is not None:
             raise refusal
 
@@ -221,7 +222,7 @@ class ConversationWorkflow:
             return known.model_copy(update={"duplicate": True})
         assert turn is not None
         self._updates_this_run += 1
-        turn.stop = StopTurnResult(seq=turn.seq, run_id=turn.run_id)
+        turn.stop = StopTurnResult(seq=turn.seq, run_id=state.run_id)
         for key in tc.stop_keys(input, turn.stop):
             tc.remember(state.stops, key, turn.stop, REMEMBERED_REQUESTS)
         return turn.stop
@@ -317,7 +318,7 @@ class ConversationWorkflow:
         nobody), the user stops it or a newer message interrupts it. Tool runs
         (``_apply_decision``) are never interrupted."""
         self._turns_this_run += 1
-        self._turn = turn = tc.TurnInFlight(seq=self._take_seq(), run_id=self._state.run_id)
+        self._turn = turn = tc.TurnInFlight(seq=self._take_seq())
         task = asyncio.create_task(self._take_turn(prompt, turn))
         await workflow.wait_condition(lambda: task.done() or self._given_up(turn))
         if not task.done():
