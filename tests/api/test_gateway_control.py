@@ -53,6 +53,9 @@ async def test_busy_policy_and_stop_over_http(client, fake_llm, redis_url):
                 await asyncio.sleep(0.05)
             idle = await http.post(stop_url)
             bad = await http.post(stop_url, json={"run": "x"})
+            bad_policy = await http.post(
+                f"/v1/conversations/{cid}/messages", json={"text": "x", "busy_policy": "later"}
+            )
 
             # this message asks to interrupt, whatever the conversation's policy
             sent = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "Melbourne"})
@@ -83,6 +86,7 @@ async def test_busy_policy_and_stop_over_http(client, fake_llm, redis_url):
     assert by_run.status_code == 202 and by_run.json() == {**first, "duplicate": True}
     assert idle.status_code == 409 and idle.json()["error"]["code"] == "nothing_running"
     assert bad.status_code == 422
+    assert bad_policy.status_code == 422, bad_policy.text
 
     assert sent.status_code == 202 and interrupting.status_code == 202
     transcript = [(m["role"], m["text"]) for m in body["transcript"]]
