@@ -9,6 +9,7 @@ change would make a running conversation take a different path on replay
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -91,5 +92,27 @@ class SilentWorkflow(ConversationWorkflow):
 async def test_replay_fails_for_a_conversation_that_stops_writing_events() -> None:
     travel = next(p for p in HISTORIES if p.stem == "conversation_travel_with_confirmations")
     replayer = Replayer(workflows=[SilentWorkflow], data_converter=pydantic_data_converter)
+    with pytest.raises(workflow.NondeterminismError):
+        await replayer.replay_workflow(load(travel))
+
+
+@workflow.defn(name="ConversationWorkflow")
+class UnguardedTimersWorkflow(ConversationWorkflow):
+    """A plausible, wrong change: the idle timer without ``workflow.patched()``."""
+
+    @workflow.run
+    async def run(self, input: ConversationInput) -> ConversationSnapshot:
+        return await super().run(input)
+
+    async def _wait_for_input(self) -> None:
+        try:
+            await workflow.wait_condition(self._has_input, timeout=timedelta(days=3))
+        except TimeoutError:
+            self._time_out()
+
+
+async def test_replay_fails_for_timers_added_without_a_patch() -> None:
+    travel = next(p for p in HISTORIES if p.stem == "conversation_travel_with_confirmations")
+    replayer = Replayer(workflows=[UnguardedTimersWorkflow], data_converter=pydantic_data_converter)
     with pytest.raises(workflow.NondeterminismError):
         await replayer.replay_workflow(load(travel))
