@@ -160,6 +160,13 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ),
     # with the patch "one-publish-batch-per-task": one local activity per workflow task
     ("conversation_one_batch_per_task_travel", travel_with_confirmations, {}),
+    # the control paths with both patches ("one-publish-batch-per-task", "idle-timers")
+    ("conversation_one_batch_per_task_stop_and_interrupt", stop_and_interrupt, {}),
+    (
+        "conversation_one_batch_per_task_idle_timeouts",
+        idle_timeouts,
+        {"agent_confirmation_timeout_seconds": 1, "agent_idle_timeout_seconds": 3},
+    ),
 ]
 
 
