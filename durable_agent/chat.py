@@ -236,7 +236,7 @@ class ChatSession:
         self.view.thinking(False)
         self.console.print(
             f"\nLeft conversation {self.id} open. Resume it with: "
-            f"[bold]durable-agent chat --conversation {self.id}[/]",
+            f'[bold]make chat ARGS="--conversation {self.id}"[/]',
             highlight=False,
         )
         return 0

@@ -126,7 +126,7 @@ def list_(url: Url = DEFAULT_URL) -> None:
         if items:
             console.print(conversations_table(items))
         else:
-            console.print("No conversations yet: start one with [bold]durable-agent chat[/].")
+            console.print("No conversations yet: start one with [bold]make chat[/].")
 
 
 @app.command()

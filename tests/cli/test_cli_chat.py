@@ -145,7 +145,8 @@ async def test_chat_in_a_terminal(client, redis_url):
         live, history = out1.rsplit("/history", 1)
         assert live.count("Next I'll use find_events") == 1  # streamed once, not repeated
         assert history.count("Next I'll use find_events") == 1  # and once more in /history
-        assert "Left conversation" in out1 and f"--conversation {conversation_id}" in out1
+        assert "Left conversation" in out1
+        assert f'make chat ARGS="--conversation {conversation_id}"' in out1  # works as printed
         async with api_client(base, "key-cli") as http:
             body = (await http.get(f"/v1/conversations/{conversation_id}")).json()
         assert body["status"] == "awaiting_input"
