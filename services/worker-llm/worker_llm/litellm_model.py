@@ -42,24 +42,13 @@ import litellm
 import litellm.proxy.openai_files_endpoints.common_utils
 
 from agent_core.chat_model import ModelReply, OnText
-from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
 from agent_core.settings import Settings
+from worker_llm.model_client import ModelClient
 from worker_llm.reply_builder import ReplyBuilder
 
 __all__ = ["LitellmChatModel"]
 
 _LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
-
-_AUTH = (litellm.AuthenticationError, litellm.PermissionDeniedError)
-_REFUSED = (litellm.BadRequestError, litellm.UnprocessableEntityError, litellm.NotFoundError)
-_UNAVAILABLE = (
-    litellm.RateLimitError,
-    litellm.APIConnectionError,
-    litellm.Timeout,
-    litellm.InternalServerError,
-    litellm.ServiceUnavailableError,
-    litellm.APIError,
-)
 
 
 def _configure_litellm() -> None:
@@ -74,43 +63,31 @@ def _configure_litellm() -> None:
 _configure_litellm()
 
 
-class LitellmChatModel:
+class LitellmChatModel(ModelClient):
+    auth_errors = (litellm.AuthenticationError, litellm.PermissionDeniedError)
+    refused_errors = (
+        litellm.BadRequestError,
+        litellm.UnprocessableEntityError,
+        litellm.NotFoundError,
+    )
+    unavailable_errors = (
+        litellm.RateLimitError,
+        litellm.APIConnectionError,
+        litellm.Timeout,
+        litellm.InternalServerError,
+        litellm.ServiceUnavailableError,
+        litellm.APIError,  # litellm maps no 403 of its own: ModelClient checks the status
+    )
+
     def __init__(self, settings: Settings) -> None:
         self._model = settings.llm_model
         self._api_base = settings.llm_api_base
         self._api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         self._timeout = settings.llm_timeout_seconds
 
-    async def complete(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        on_text: OnText | None = None,
-        force_tool: str | None = None,
-    ) -> ModelReply:
-        try:
-            return await self._stream(messages, tools, on_text, force_tool)
-        except _AUTH as exc:
-            raise ModelAuthError(type(exc).__name__) from None
-        except _REFUSED as exc:
-            raise ModelBadRequest(type(exc).__name__) from None
-        except _UNAVAILABLE as exc:
-            if getattr(exc, "status_code", None) == 403:  # litellm maps no 403 of its own
-                raise ModelAuthError(type(exc).__name__) from None
-            raise ModelUnavailable(type(exc).__name__) from None
-
     async def _stream(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        on_text: OnText | None,
-        force_tool: str | None,
+        self, messages: list[dict[str, Any]], options: dict[str, Any], on_text: OnText | None
     ) -> ModelReply:
-        kwargs: dict[str, Any] = {}
-        if tools:
-            kwargs["tools"] = tools
-        if force_tool:
-            kwargs["tool_choice"] = {"type": "function", "function": {"name": force_tool}}
         response = await litellm.acompletion(
             model=self._model,
             messages=messages,
@@ -121,7 +98,7 @@ class LitellmChatModel:
             timeout=self._timeout,
             num_retries=0,
             max_retries=0,
-            **kwargs,
+            **options,
         )
         reply = ReplyBuilder()
         read_to_end = _success_callbacks_registered()

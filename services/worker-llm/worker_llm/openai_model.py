@@ -23,26 +23,26 @@ import httpx2  # the OpenAI SDK's HTTP client (a fork of httpx)
 import openai
 
 from agent_core.chat_model import ModelReply, OnText
-from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
+from agent_core.errors import ModelUnavailable
 from agent_core.settings import Settings
+from worker_llm.model_client import ModelClient
 from worker_llm.reply_builder import ReplyBuilder
 
 __all__ = ["PREFIX", "OpenAIChatModel"]
 
 PREFIX = "openai/"
 
-_AUTH = (openai.AuthenticationError, openai.PermissionDeniedError)
-_REFUSED = (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError)
-# a connection that fails or a stream that is cut: retry later
-_UNAVAILABLE = (openai.APIError, httpx2.HTTPError, json.JSONDecodeError)
-
-
 # the SDK's HTTP client logs every request at INFO: one line per model call
 for _name in ("httpx2", "openai"):
     logging.getLogger(_name).setLevel(logging.WARNING)
 
 
-class OpenAIChatModel:
+class OpenAIChatModel(ModelClient):
+    auth_errors = (openai.AuthenticationError, openai.PermissionDeniedError)
+    refused_errors = (openai.BadRequestError, openai.UnprocessableEntityError, openai.NotFoundError)
+    # a connection that fails or a stream that is cut: retry later
+    unavailable_errors = (openai.APIError, httpx2.HTTPError, json.JSONDecodeError)
+
     def __init__(self, settings: Settings) -> None:
         self._model = settings.llm_model.removeprefix(PREFIX)
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
@@ -54,34 +54,9 @@ class OpenAIChatModel:
             max_retries=0,  # Temporal owns retrying
         )
 
-    async def complete(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        on_text: OnText | None = None,
-        force_tool: str | None = None,
-    ) -> ModelReply:
-        try:
-            return await self._stream(messages, tools, on_text, force_tool)
-        except _AUTH as exc:
-            raise ModelAuthError(type(exc).__name__) from None
-        except _REFUSED as exc:
-            raise ModelBadRequest(type(exc).__name__) from None
-        except _UNAVAILABLE as exc:
-            raise ModelUnavailable(type(exc).__name__) from None
-
     async def _stream(
-        self,
-        messages: list[dict[str, Any]],
-        tools: list[dict[str, Any]] | None,
-        on_text: OnText | None,
-        force_tool: str | None,
+        self, messages: list[dict[str, Any]], options: dict[str, Any], on_text: OnText | None
     ) -> ModelReply:
-        kwargs: dict[str, Any] = {}
-        if tools:
-            kwargs["tools"] = tools
-        if force_tool:
-            kwargs["tool_choice"] = {"type": "function", "function": {"name": force_tool}}
         reply, ended = ReplyBuilder(), False
         # Read to the end of the body even once the reply is complete: a response
         # left unread closes its connection, and the next call would connect (and,
@@ -91,7 +66,7 @@ class OpenAIChatModel:
             messages=messages,  # type: ignore[arg-type]
             stream=True,
             stream_options={"include_usage": True},
-            **kwargs,
+            **options,
         ) as response:
             async for line in response.iter_lines():
                 if not line.startswith("data:"):
