@@ -100,3 +100,5 @@ class ErrorType:
     AGENT_BUSY = "AgentBusy"
     NOTHING_RUNNING = "NothingRunning"
     TOOL_RUNNING = "ToolRunning"
+    BAD_TOOL_ARGS = "BadToolArgs"
+    UNKNOWN_GOAL = "UnknownGoal"

@@ -56,7 +56,7 @@ from ag_ui.core import (
 )
 
 from agent_core.errors import EventLogUnavailable
-from agent_core.models import ConversationStatus, EventRecord, ToolCall, ToolResult
+from agent_core.models import ConversationStatus, EventRecord, ToolCall, ToolPolicy, ToolResult
 
 __all__ = [
     "APPROVAL_REASON",
@@ -70,6 +70,7 @@ __all__ = [
     "conversation_created",
     "conversation_timed_out",
     "decision_recorded",
+    "goal_changed",
     "message_id",
     "publish_quietly",
     "run_error",
@@ -83,6 +84,7 @@ __all__ = [
     "tool_call_proposed",
     "tool_call_withdrawn",
     "tool_failed",
+    "tool_policy_changed",
     "tool_progress",
     "tool_result",
     "tool_started",
@@ -113,6 +115,8 @@ class CustomName(StrEnum):
     TOOL_FAILED = "tool_failed"
     TEXT_MESSAGE_VOIDED = "text_message_voided"
     TURN_STOPPED = "turn_stopped"
+    TOOL_POLICY_CHANGED = "tool_policy_changed"
+    GOAL_CHANGED = "goal_changed"
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,11 @@ def status_changed(seq: int, status: ConversationStatus) -> ConversationEvent:
     return _custom(seq, CustomName.STATUS_CHANGED, {"status": status.value})
 
 
+def goal_changed(seq: int, goal: str, previous: str) -> ConversationEvent:
+    """The conversation serves ``goal`` from its next turn on (one transcript goes on)."""
+    return _custom(seq, CustomName.GOAL_CHANGED, {"goal": goal, "previous": previous})
+
+
 # ---- model text -----------------------------------------------------------------
 
 
@@ -359,10 +368,24 @@ def tool_call_withdrawn(seq: int, call_id: str, why: str) -> ConversationEvent:
 
 
 def decision_recorded(
-    seq: int, call_id: str, approved: bool, reason: str | None, automatic: bool = False
+    seq: int,
+    call_id: str,
+    approved: bool,
+    reason: str | None,
+    automatic: bool = False,
+    edited_args: dict[str, Any] | None = None,
 ) -> ConversationEvent:
+    """The user's (or the policy's) decision; ``editedArgs`` when the user changed
+    the proposed arguments: the tool runs with those."""
     value = {"toolCallId": call_id, "approved": approved, "reason": reason, "automatic": automatic}
+    if edited_args is not None:
+        value["editedArgs"] = edited_args
     return _custom(seq, CustomName.TOOL_CALL_DECIDED, value)
+
+
+def tool_policy_changed(seq: int, name: str, policy: ToolPolicy) -> ConversationEvent:
+    """This conversation's policy for tool ``name`` (e.g. "always allow": ``auto``)."""
+    return _custom(seq, CustomName.TOOL_POLICY_CHANGED, {"name": name, "policy": policy.value})
 
 
 def tool_started(seq: int, call: ToolCall) -> ConversationEvent:

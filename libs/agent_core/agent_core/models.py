@@ -36,10 +36,14 @@ __all__ = [
     "StopTurnInput",
     "StopTurnResult",
     "SummarizeInput",
+    "SwitchGoalInput",
+    "SwitchGoalResult",
     "TaskQueues",
     "ToolCall",
     "ToolDecisionInput",
     "ToolDecisionResult",
+    "ToolEditInput",
+    "ToolPolicy",
     "ToolResult",
     "TurnContext",
     "ValidatePromptInput",
@@ -71,6 +75,15 @@ class BusyPolicy(StrEnum):
     ENQUEUE = "enqueue"
     REJECT = "reject"
     INTERRUPT = "interrupt"
+
+
+class ToolPolicy(StrEnum):
+    """Whether a proposed tool call waits for the user: ``ask`` (confirm, reject or
+    edit it), ``auto`` (runs at once, still shown) or ``never`` (not offered)."""
+
+    ASK = "ask"
+    AUTO = "auto"
+    NEVER = "never"
 
 
 class PromptSource(StrEnum):
@@ -135,6 +148,9 @@ class AgentConfig(_Model):
     max_repairs: int = 2
     idle_timeout_seconds: float = 3 * 24 * 3600.0
     confirmation_timeout_seconds: float = 0.0
+    # each tool's policy from the registry, read with the rest so replay sees the
+    # same; a tool missing here (conversations started before policies) asks
+    tool_policies: dict[str, ToolPolicy] = Field(default_factory=dict)
 
 
 class TaskQueues(_Model):
@@ -147,12 +163,14 @@ class TaskQueues(_Model):
 
 
 class PendingDecision(_Model):
-    """A confirm or reject the run loop has not acted on yet."""
+    """A confirm or reject the run loop has not acted on yet; ``args`` are the
+    user's edit of the proposed arguments, which the tool runs with."""
 
     seq: int
     call_id: str
     approved: bool
     reason: str | None = None
+    args: dict[str, Any] | None = None
 
 
 class RunError(_Model):
@@ -211,6 +229,7 @@ class ConversationSnapshot(_Model):
     summary: str
     last_seq: int
     run_number: int
+    tool_policies: dict[str, ToolPolicy] = Field(default_factory=dict)
 
 
 # ---- updates -----------------------------------------------------------------
@@ -237,11 +256,19 @@ class SendPromptResult(_Model):
 
 class ToolDecisionInput(_Model):
     """Confirm or reject the pending tool call named by ``call_id``; ``run_id``
-    names the AG-UI run the decision starts."""
+    names the AG-UI run the decision starts. ``always`` (with a confirm) lets
+    this tool run without asking for the rest of the conversation."""
 
     call_id: str
     reason: str | None = None
     run_id: str | None = None
+    always: bool = False
+
+
+class ToolEditInput(ToolDecisionInput):
+    """Confirm the pending call with these arguments instead of the proposed ones."""
+
+    args: dict[str, Any]
 
 
 class ToolDecisionResult(_Model):
@@ -265,6 +292,20 @@ class StopTurnResult(_Model):
     seq: int
     run_id: str | None
     duplicate: bool = False
+
+
+class SwitchGoalInput(_Model):
+    """Move the conversation to another goal; ``request_id`` as for a message."""
+
+    goal: str
+    request_id: str | None = None
+    run_id: str | None = None
+
+
+class SwitchGoalResult(_Model):
+    seq: int
+    goal: str
+    unchanged: bool = False
 
 
 class EndChatInput(_Model):
@@ -315,6 +356,7 @@ class PlanTurnInput(_Model):
     call_id: str
     show_confirm: bool
     allow_refusal: bool = False
+    withheld_tools: list[str] = Field(default_factory=list)
 
 
 class AgentStep(_Model):
@@ -364,7 +406,8 @@ class ConversationState(_ConversationFields):
     ``stops`` does the same for stops, by request id and by the run stopped.
     ``run_stopped``: the user stopped the run's turn, so it finishes cancelled.
     ``busy_policy`` is what a message sent while the agent answers does, unless
-    the message names its own.
+    the message names its own. ``tool_policies`` are this conversation's
+    overrides of the registry's.
     """
 
     events_written: int = 0
@@ -374,13 +417,15 @@ class ConversationState(_ConversationFields):
     answered: dict[str, int] = Field(default_factory=dict)
     busy_policy: BusyPolicy = BusyPolicy.ENQUEUE
     stops: dict[str, StopTurnResult] = Field(default_factory=dict)
+    tool_policies: dict[str, ToolPolicy] = Field(default_factory=dict)
 
 
 class ConversationInput(_Model):
     """Start a conversation, or carry one across continue-as-new (``state`` set).
 
     ``run_id`` names the AG-UI run the conversation's creation opens;
-    ``busy_policy`` is the conversation's (see ``BusyPolicy``)."""
+    ``busy_policy`` is the conversation's (see ``BusyPolicy``); ``tool_policies``
+    override the registry's for this conversation."""
 
     conversation_id: str
     tenant: str
@@ -389,6 +434,7 @@ class ConversationInput(_Model):
     state: ConversationState | None = None
     run_id: str | None = None
     busy_policy: BusyPolicy = BusyPolicy.ENQUEUE
+    tool_policies: dict[str, ToolPolicy] = Field(default_factory=dict)
 
 
 class EventRecord(_Model):

@@ -5,11 +5,12 @@ dotted path of the function that runs it); a goal lists the tools it may use.
 The LLM worker turns the declarations into model tool definitions, the tool
 worker resolves ``handler`` paths and validates arguments before a run.
 Adding a tool is one function plus one ``ToolSpec`` in a goal module.
+``switch_goal`` is built in: offered with every goal, run by the workflow.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -21,6 +22,7 @@ from agent_core.specs import Goal, ToolSpec
 
 __all__ = [
     "GOALS",
+    "SWITCH_GOAL_TOOL",
     "TOOLS",
     "Goal",
     "Ledger",
@@ -30,8 +32,11 @@ __all__ = [
     "get_goal",
     "get_tool",
     "goal_tools",
+    "switch_goal_parameters",
     "validate_tool_args",
 ]
+
+SWITCH_GOAL_TOOL = "switch_goal"
 
 
 class Ledger(Protocol):
@@ -67,8 +72,20 @@ def _collect() -> tuple[dict[str, Goal], dict[str, ToolSpec]]:
     return goals, tools
 
 
+def switch_goal_parameters(goal_ids: Iterable[str]) -> dict[str, Any]:
+    """The arguments of ``switch_goal``: one of ``goal_ids``."""
+    goal = {"type": "string", "enum": sorted(goal_ids), "description": "The goal to move to"}
+    return {
+        "type": "object",
+        "properties": {"goal": goal},
+        "required": ["goal"],
+        "additionalProperties": False,
+    }
+
+
 GOALS, TOOLS = _collect()
 _VALIDATORS = {name: Draft202012Validator(t.parameters) for name, t in TOOLS.items()}
+_VALIDATORS[SWITCH_GOAL_TOOL] = Draft202012Validator(switch_goal_parameters(GOALS))
 
 
 def get_goal(goal_id: str) -> Goal:

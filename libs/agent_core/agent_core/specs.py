@@ -9,18 +9,26 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agent_core.models import ToolPolicy
+
 __all__ = ["Goal", "ToolSpec"]
 
 
 @dataclass(frozen=True)
 class ToolSpec:
-    """A tool: what the model is told, how its args are checked, what runs it."""
+    """A tool: what the model is told, how its args are checked, what runs it,
+    and whether a call waits for the user's approval (``ask`` unless declared)."""
 
     name: str
     description: str
     parameters: dict[str, Any]
     handler: str
     side_effects: bool = False
+    approval: ToolPolicy = ToolPolicy.ASK
+
+    def __post_init__(self) -> None:
+        if self.side_effects and self.approval is ToolPolicy.AUTO:
+            raise ValueError(f"{self.name} has side effects: it cannot run without asking")
 
 
 @dataclass(frozen=True)

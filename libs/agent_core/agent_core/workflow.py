@@ -8,7 +8,11 @@ updates whose validators refuse bad input before it enters history; a
 request id makes a retried update return its first answer. A turn can be
 stopped, or interrupted by a newer message (the busy policy); a tool run
 never is. With nothing to do, durable timers withdraw an undecided proposal
-and close an idle conversation.
+and close an idle conversation. Whether a proposal waits for the user is its
+tool's approval policy (``approval``): the registry's, read with the config,
+or the conversation's override. The user confirms, rejects or edits it; an
+approved ``switch_goal`` (or the ``switch_goal`` update) moves the
+conversation to another goal, in the workflow, for the turns after it.
 
 Every event that records a state change is written here, in the order the
 workflow decided it, as AG-UI runs: a run opens with the first event after
@@ -30,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import datetime, timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -37,6 +42,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from agent_core import activity_names as act
+    from agent_core import approval
     from agent_core import events as ev
     from agent_core import turn_control as tc
     from agent_core.errors import ErrorType
@@ -63,12 +69,17 @@ with workflow.unsafe.imports_passed_through():
         StopTurnInput,
         StopTurnResult,
         SummarizeInput,
+        SwitchGoalInput,
+        SwitchGoalResult,
         ToolCall,
         ToolDecisionInput,
         ToolDecisionResult,
+        ToolEditInput,
+        ToolPolicy,
         ToolResult,
         TurnContext,
     )
+    from agent_core.registry import GOALS, SWITCH_GOAL_TOOL
 
 __all__ = ["ConversationWorkflow"]
 
@@ -102,6 +113,7 @@ class ConversationWorkflow:
             goal_id=input.goal_id,
             queues=input.queues,
             busy_policy=input.busy_policy,
+            tool_policies=input.tool_policies,
         )
         self._turns_this_run = 0
         self._updates_this_run = 0
@@ -242,6 +254,47 @@ class ConversationWorkflow:
             raise ApplicationError("no turn is running", type=ErrorType.NOTHING_RUNNING)
 
     @workflow.update
+    def edit_tool(self, input: ToolEditInput) -> ToolDecisionResult:
+        """Approve the pending call with the user's arguments instead of the proposed ones."""
+        return self._decide(input, approved=True, edited_args=input.args)
+
+    @edit_tool.validator
+    def _check_edit(self, input: ToolEditInput) -> None:
+        self._check_decision(input)
+        name = self._state.pending_call.name if self._state.pending_call else ""
+        problems = approval.edit_problems(name, input.args)
+        if problems:
+            raise ApplicationError(
+                f"the edited arguments do not fit {name}: " + "; ".join(problems),
+                type=ErrorType.BAD_TOOL_ARGS,
+            )
+
+    @workflow.update
+    def switch_goal(self, input: SwitchGoalInput) -> SwitchGoalResult:
+        """Move the conversation to another goal (a proposal waiting is withdrawn);
+        the agent of the new goal takes the next turn."""
+        state = self._state
+        if input.request_id in state.answered or input.goal == state.goal_id:
+            seq = state.answered.get(input.request_id or "", state.next_seq - 1)
+            return SwitchGoalResult(seq=seq, goal=state.goal_id, unchanged=True)
+        self._updates_this_run += 1
+        seq = self._take_seq()
+        self._remember(input.request_id, seq)
+        result = self._change_goal(seq, f"switch-{seq}", input.goal, run_id=input.run_id)
+        if state.pending_call is not None and state.decision is None:
+            self._withdraw(seq, "the user moved the conversation to another goal")
+        self._record_result(seq, result, PromptSource.TOOL_RESULT)
+        return SwitchGoalResult(seq=seq, goal=input.goal)
+
+    @switch_goal.validator
+    def _check_switch(self, input: SwitchGoalInput) -> None:
+        if input.request_id in self._state.answered:
+            return  # a retry: answered with the first result
+        self._refuse_if_ended()
+        if input.goal not in GOALS:
+            raise ApplicationError(f"unknown goal {input.goal!r}", type=ErrorType.UNKNOWN_GOAL)
+
+    @workflow.update
     def end_chat(self, input: EndChatInput) -> EndChatResult:
         """Mark the end at once (later messages get refused); the run loop writes it."""
         state = self._state
@@ -267,6 +320,7 @@ class ConversationWorkflow:
             summary=s.summary,
             last_seq=s.next_seq - 1,
             run_number=s.run_number,
+            tool_policies=s.tool_policies,
         )
 
     # ---- waiting, and the timers ----------------------------------------------------
@@ -389,7 +443,10 @@ class ConversationWorkflow:
         self._emit(ev.agent_message(seq, mid, step.response))
 
     def _propose(self, seq: int, call: ToolCall, parent: str | None) -> None:
-        state, confirm = self._state, self._config.show_confirm
+        state = self._state
+        confirm = approval.policy_of(call.name, self._config, state.tool_policies) is not (
+            ToolPolicy.AUTO
+        )
         state.pending_call = call
         self._emit(*ev.tool_call_proposed(seq, call, awaiting_confirmation=confirm, parent=parent))
         if confirm:
@@ -413,13 +470,9 @@ class ConversationWorkflow:
         if call is None or call.id != decision.call_id:
             return
         seq = decision.seq
-        if decision.approved:
-            self._set_status(seq, ConversationStatus.RUNNING_TOOL)
-            self._emit(ev.tool_started(seq, call))
-            result = await self._run_tool(call, seq)
-            self._emit(ev.tool_result(seq, result) if result.ok else ev.tool_failed(seq, result))
-            source = PromptSource.TOOL_RESULT
-        else:
+        if decision.args is not None:
+            call = call.model_copy(update={"args": decision.args})
+        if not decision.approved:
             rejection = {"rejected": True, "reason": decision.reason}
             result = ToolResult(
                 call_id=call.id,
@@ -428,11 +481,46 @@ class ConversationWorkflow:
                 output=rejection,
                 error="rejected by the user",
             )
-            source = PromptSource.TOOL_REJECTED
-        text = _describe(result, decision.reason)
-        state.transcript.append(Message(seq=seq, role="tool", text=text, tool_result=result))
+            self._record_result(seq, result, PromptSource.TOOL_REJECTED, reason=decision.reason)
+            return
+        if call.name == SWITCH_GOAL_TOOL:
+            result = self._change_goal(seq, call.id, str(call.args.get("goal")))
+            self._emit(ev.tool_result(seq, result))
+        else:
+            self._set_status(seq, ConversationStatus.RUNNING_TOOL)
+            self._emit(ev.tool_started(seq, call))
+            result = await self._run_tool(call, seq)
+            self._emit(ev.tool_result(seq, result) if result.ok else ev.tool_failed(seq, result))
+        edited = "The user edited the arguments. " if decision.args is not None else ""
+        self._record_result(seq, result, PromptSource.TOOL_RESULT, edited, ran=call)
+
+    def _record_result(
+        self,
+        seq: int,
+        result: ToolResult,
+        source: PromptSource,
+        prefix: str = "",
+        reason: str | None = None,
+        ran: ToolCall | None = None,
+    ) -> None:
+        """The transcript's tool line (with the call as it ran, which an edit may have
+        changed from the proposal), and the prompt that has the agent go on."""
+        state = self._state
+        text = prefix + _describe(result, reason)
+        line = Message(seq=seq, role="tool", text=text, tool_call=ran, tool_result=result)
+        state.transcript.append(line)
         if not state.ended:
             state.prompts.insert(0, Prompt(seq=seq, source=source, text=text))
+
+    def _change_goal(
+        self, seq: int, call_id: str, goal: str, run_id: str | None = None
+    ) -> ToolResult:
+        """Serve ``goal`` from the next turn on: its tools, its prompt, the same transcript."""
+        state = self._state
+        previous, state.goal_id = state.goal_id, goal
+        self._emit(ev.goal_changed(seq, goal, previous), run_id=run_id)
+        output = {"goal": goal, "previous": previous}
+        return ToolResult(call_id=call_id, name=SWITCH_GOAL_TOOL, ok=True, output=output)
 
     # ---- activities ----------------------------------------------------------------------
 
@@ -442,6 +530,7 @@ class ConversationWorkflow:
             call_id=f"call-{workflow.uuid4().hex}",
             show_confirm=self._config.show_confirm,
             allow_refusal=allow_refusal,
+            withheld_tools=approval.withheld_tools(self._config, self._state.tool_policies),
         )
         try:
             return await workflow.execute_activity(
@@ -713,19 +802,32 @@ class ConversationWorkflow:
                 type=ErrorType.NOTHING_PENDING,
             )
 
-    def _decide(self, input: ToolDecisionInput, approved: bool) -> ToolDecisionResult:
+    def _decide(
+        self,
+        input: ToolDecisionInput,
+        approved: bool,
+        edited_args: dict[str, Any] | None = None,
+    ) -> ToolDecisionResult:
+        state = self._state
         self._updates_this_run += 1
         seq = self._take_seq()
-        self._state.decision = PendingDecision(
-            seq=seq, call_id=input.call_id, approved=approved, reason=input.reason
+        state.decision = PendingDecision(
+            seq=seq, call_id=input.call_id, approved=approved, reason=input.reason, args=edited_args
         )
-        self._emit(
-            ev.decision_recorded(seq, input.call_id, approved, input.reason), run_id=input.run_id
+        decided = ev.decision_recorded(
+            seq, input.call_id, approved, input.reason, edited_args=edited_args
         )
+        self._emit(decided, run_id=input.run_id)
+        if approved and input.always and state.pending_call is not None:
+            name = state.pending_call.name
+            state.tool_policies[name] = ToolPolicy.AUTO
+            self._emit(ev.tool_policy_changed(seq, name, ToolPolicy.AUTO))
         return ToolDecisionResult(seq=seq, call_id=input.call_id, approved=approved)
 
 
 def _describe(result: ToolResult, reason: str | None) -> str:
+    if result.name == SWITCH_GOAL_TOOL and result.ok and result.output:
+        return f"The conversation moved from goal {result.output['previous']} to {result.output['goal']}."
     if result.output and result.output.get("rejected"):
         return f"The user rejected {result.name}" + (f": {reason}" if reason else ".")
     if result.ok:

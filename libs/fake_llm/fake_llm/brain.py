@@ -4,9 +4,11 @@ It lets the whole product run offline (demos, benchmarks, the local stack)
 and lets tests script only the turns they care about. It reads only what a
 real model would: the messages and the offered tools. When ``refuse`` is
 offered and the user's latest message says "off-topic", the planner refuses
-it; otherwise it proposes the goal's tools in order until each has an
-``ok: true`` result, asks the user after a failure or rejection, then calls
-``done``; summaries digest the user messages.
+it; when it names another goal offered by ``switch_goal`` ("order tracking"),
+it proposes the switch; otherwise it proposes the goal's tools in order until
+each has an ``ok: true`` result, asks the user after a failure or rejection,
+then calls ``done``. A goal with no tools but ``switch_goal`` asks which goal
+to take. Summaries digest the user messages.
 """
 
 from __future__ import annotations
@@ -15,7 +17,14 @@ import json
 import re
 from typing import Any
 
-from fake_llm.inbound import DONE_TOOL, REFUSE_TOOL, VALIDATION_TOOL, ChatRequest, message_text
+from fake_llm.inbound import (
+    DONE_TOOL,
+    REFUSE_TOOL,
+    SWITCH_GOAL_TOOL,
+    VALIDATION_TOOL,
+    ChatRequest,
+    message_text,
+)
 from fake_llm.replies import Kind, Reply
 from fake_llm.schema_args import arguments_from_schema
 
@@ -24,6 +33,7 @@ __all__ = ["OFF_TOPIC_REASON", "auto_reply", "plan_reply", "summarize_reply", "v
 OFF_TOPIC_REASON = "That request is not part of what I can help with here."
 _OFF_TOPIC = re.compile(r"off[\s-]?topic", re.IGNORECASE)
 _SUMMARY_LIMIT = 300
+_BUILT_INS = (DONE_TOOL, VALIDATION_TOOL, REFUSE_TOOL, SWITCH_GOAL_TOOL)
 
 
 def auto_reply(chat: ChatRequest, kind: Kind) -> Reply:
@@ -43,15 +53,22 @@ def validate_reply(messages: list[dict[str, Any]]) -> Reply:
 
 
 def plan_reply(messages: list[dict[str, Any]], functions: list[dict[str, Any]]) -> Reply:
-    """Refuse an off-topic message, propose the next goal tool, ask after a
-    failure, or finish with ``done``."""
+    """Refuse an off-topic message, switch to a goal the user named, propose the
+    next goal tool, ask after a failure, or finish with ``done``."""
     names = [f["name"] for f in functions]
     if REFUSE_TOOL in names and _OFF_TOPIC.search(message_text(_last_user(messages))):
         return Reply.call(REFUSE_TOOL, reason=OFF_TOPIC_REASON)
     failure = _last_failure(messages)
     if failure is not None:
         return Reply.say(f"That didn't work ({failure}). How would you like to proceed?")
-    goal = [f for f in functions if f["name"] not in (DONE_TOOL, VALIDATION_TOOL, REFUSE_TOOL)]
+    goals = _switch_choices(functions)
+    named = next((g for g in goals if _names_goal(messages, g)), None)
+    if named is not None:
+        text = f"I'll move this conversation to {named}. Shall I?"
+        return Reply.call(SWITCH_GOAL_TOOL, goal=named).replace(text=text)
+    goal = [f for f in functions if f["name"] not in _BUILT_INS]
+    if not goal and goals:
+        return Reply.say(f"Which of these would you like to do: {', '.join(goals)}?")
     succeeded = _succeeded_tools(messages)
     pending = next((f for f in goal if f["name"] not in succeeded), None)
     if pending is None:
@@ -66,6 +83,26 @@ def summarize_reply(messages: list[dict[str, Any]]) -> Reply:
     if len(digest) > _SUMMARY_LIMIT:
         digest = digest[: _SUMMARY_LIMIT - 3].rstrip() + "..."
     return Reply.say(f"Summary: {digest or '(nothing said yet)'}")
+
+
+def _switch_choices(functions: list[dict[str, Any]]) -> list[str]:
+    """The goal ids ``switch_goal`` offers, if it is offered."""
+    for function in functions:
+        if function["name"] == SWITCH_GOAL_TOOL:
+            goal = function.get("parameters", {}).get("properties", {}).get("goal", {})
+            return [str(g) for g in goal.get("enum", [])]
+    return []
+
+
+def _names_goal(messages: list[dict[str, Any]], goal_id: str) -> bool:
+    """Whether the newest message is the user's own (not a tool result note) and
+    names ``goal_id`` ("order tracking")."""
+    if not messages or messages[-1].get("role") != "user":
+        return False
+    text = message_text(messages[-1]).lower()
+    if text.startswith("[result of "):
+        return False
+    return goal_id in text or goal_id.replace("_", " ") in text
 
 
 def _last_user(messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from fake_llm.replies import Kind
 __all__ = [
     "DONE_TOOL",
     "REFUSE_TOOL",
+    "SWITCH_GOAL_TOOL",
     "VALIDATION_TOOL",
     "ChatRequest",
     "RecordedRequest",
@@ -29,6 +30,7 @@ __all__ = [
 VALIDATION_TOOL = "report_validation"
 DONE_TOOL = "done"
 REFUSE_TOOL = "refuse"
+SWITCH_GOAL_TOOL = "switch_goal"
 
 
 class ChatRequest(BaseModel):

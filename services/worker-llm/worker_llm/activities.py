@@ -69,7 +69,7 @@ class LLMActivities:
         attempt = activity.info().attempt
         await self._void_earlier_attempts(ctx, attempt)
         messages = plan_messages(ctx, input.allow_refusal)
-        tools = plan_tools(ctx.goal_id, input.allow_refusal)
+        tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools)
         for repair in range(self._config.max_repairs + 1):
             stream = TextStream(
                 self._sink, ctx.conversation_id, ctx.seq, ev.message_id(ctx.seq, attempt, repair)
@@ -77,7 +77,9 @@ class LLMActivities:
             await stream.start()
             try:
                 reply = await self._call("plan", messages, tools, on_text=stream.add)
-                step = read_step(reply, ctx.goal_id, input.call_id, input.allow_refusal)
+                step = read_step(
+                    reply, ctx.goal_id, input.call_id, input.allow_refusal, input.withheld_tools
+                )
             except ModelError as exc:
                 await stream.void()
                 code = self._error_code(exc, ctx)

@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from agent_core.event_log import EventLog
 from agent_core.legacy_workflow import AgentWorkflow
 from agent_core.models import AgentConfig, TaskQueues
+from agent_core.registry import TOOLS
 from agent_core.settings import Settings
 from agent_core.worker_host import run_service, worker_options
 from agent_core.workflow import ConversationWorkflow
@@ -44,6 +45,7 @@ def agent_config(settings: Settings) -> AgentConfig:
         max_repairs=settings.llm_max_repairs,
         idle_timeout_seconds=settings.agent_idle_timeout_seconds,
         confirmation_timeout_seconds=settings.agent_confirmation_timeout_seconds,
+        tool_policies={name: tool.approval for name, tool in TOOLS.items()},
     )
 
 

@@ -8,10 +8,19 @@ what a model would see.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from typing import Any
 
 from agent_core.models import Message, TurnContext
-from agent_core.registry import Goal, ToolSpec, get_goal, goal_tools
+from agent_core.registry import (
+    GOALS,
+    SWITCH_GOAL_TOOL,
+    Goal,
+    ToolSpec,
+    get_goal,
+    goal_tools,
+    switch_goal_parameters,
+)
 
 __all__ = [
     "DONE_TOOL",
@@ -69,11 +78,34 @@ def _tool_spec(tool: ToolSpec) -> dict[str, Any]:
     }
 
 
-def plan_tools(goal_id: str, allow_refusal: bool = False) -> list[dict[str, Any]]:
-    """The goal's tools in OpenAI format, the built-in ``done`` and, when the
-    newest input is the user's, ``refuse``: one call both judges and plans."""
+def _switch_spec(goal_id: str) -> dict[str, Any]:
+    """``switch_goal``, listing the other goals: proposed and confirmed like any tool."""
+    others = [g for g in GOALS.values() if g.id != goal_id]
+    choices = "; ".join(f"{g.id}: {g.description}" for g in others)
+    description = (
+        "Move the conversation to another goal when the user asks for something it serves; "
+        f"its agent takes over with the same conversation. The goals: {choices}"
+    )
+    parameters = switch_goal_parameters(g.id for g in others)
+    return {
+        "type": "function",
+        "function": {
+            "name": SWITCH_GOAL_TOOL,
+            "description": description,
+            "parameters": parameters,
+        },
+    }
+
+
+def plan_tools(
+    goal_id: str, allow_refusal: bool = False, withheld: Collection[str] = ()
+) -> list[dict[str, Any]]:
+    """The goal's tools in OpenAI format (but the ``withheld`` ones: policy ``never``),
+    the built-ins ``switch_goal`` and ``done`` and, when the newest input is the
+    user's, ``refuse``: one call both judges and plans."""
     refuse = [_REFUSE_SPEC] if allow_refusal else []
-    return [*(_tool_spec(t) for t in goal_tools(goal_id)), _DONE_SPEC, *refuse]
+    tools = [_tool_spec(t) for t in goal_tools(goal_id) if t.name not in withheld]
+    return [*tools, _switch_spec(goal_id), _DONE_SPEC, *refuse]
 
 
 def _goal_brief(goal: Goal) -> str:

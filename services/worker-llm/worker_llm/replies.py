@@ -1,7 +1,7 @@
 """Reading a model reply as the agent's next step.
 
-A reply is a question (text only), a proposal (a goal tool with arguments),
-``done``, or a refusal of the user's message. What cannot be used raises
+A reply is a question (text only), a proposal (a goal tool or ``switch_goal``
+with arguments), ``done``, or a refusal of the user's message. What cannot be used raises
 ``Malformed`` so the model gets to repair it; arguments that do not fit the
 tool's schema become a question for what is missing.
 """
@@ -9,11 +9,12 @@ tool's schema become a question for what is missing.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 
 from agent_core.chat_model import ModelReply
 from agent_core.errors import BadToolArgs
 from agent_core.models import AgentStep, ToolCall
-from agent_core.registry import get_goal, validate_tool_args
+from agent_core.registry import SWITCH_GOAL_TOOL, get_goal, validate_tool_args
 from worker_llm.prompts import DONE_TOOL, REFUSE_TOOL
 
 __all__ = ["Malformed", "read_step"]
@@ -23,8 +24,15 @@ class Malformed(Exception):
     """The model's reply could not be read as a step; the model gets to repair it."""
 
 
-def read_step(reply: ModelReply, goal_id: str, call_id: str, allow_refusal: bool) -> AgentStep:
-    """Turn a model reply into a step; raise ``Malformed`` for what cannot be used."""
+def read_step(
+    reply: ModelReply,
+    goal_id: str,
+    call_id: str,
+    allow_refusal: bool,
+    withheld: Collection[str] = (),
+) -> AgentStep:
+    """Turn a model reply into a step; raise ``Malformed`` for what cannot be used
+    (a tool the goal does not have, or one ``withheld`` from this conversation)."""
     text = reply.text.strip()
     if not reply.tool_calls:
         if not text:
@@ -45,7 +53,8 @@ def read_step(reply: ModelReply, goal_id: str, call_id: str, allow_refusal: bool
         reason = str(args.get("reason") or "").strip() or "I can't help with that here."
         response = reason if not text else text if reason in text else f"{reply.text}\n\n{reason}"
         return AgentStep(next="refuse", response=response)
-    if call.name not in get_goal(goal_id).tools:
+    offered = call.name in get_goal(goal_id).tools or call.name == SWITCH_GOAL_TOOL
+    if not offered or call.name in withheld:
         raise Malformed(f"there is no tool named {call.name!r}")
     return _propose(reply.text, ToolCall(id=call_id, name=call.name, args=args))
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from agent_core.models import ToolPolicy
 from agent_core.specs import Goal, ToolSpec
 
 _EMPLOYEE_ID = {
@@ -35,6 +36,7 @@ TOOLS = (
             "additionalProperties": False,
         },
         handler="worker_tools.tools.check_leave_balance:check_leave_balance",
+        approval=ToolPolicy.AUTO,  # a read-only lookup
     ),
     ToolSpec(
         name="book_leave",

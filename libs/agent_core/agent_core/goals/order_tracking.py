@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agent_core.models import ToolPolicy
 from agent_core.specs import Goal, ToolSpec
 
 _ORDER_ID = {
@@ -32,6 +33,7 @@ TOOLS = (
             "additionalProperties": False,
         },
         handler="worker_tools.tools.find_order:find_order",
+        approval=ToolPolicy.AUTO,  # a read-only lookup
     ),
     ToolSpec(
         name="track_shipment",
@@ -43,6 +45,7 @@ TOOLS = (
             "additionalProperties": False,
         },
         handler="worker_tools.tools.track_shipment:track_shipment",
+        approval=ToolPolicy.AUTO,  # a read-only lookup
     ),
     ToolSpec(
         name="request_return",
