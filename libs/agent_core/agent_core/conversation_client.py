@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from temporalio.client import Client, WithStartWorkflowOperation, WorkflowHandle
 from temporalio.common import (
@@ -38,9 +39,13 @@ from agent_core.models import (
     SendPromptResult,
     StopTurnInput,
     StopTurnResult,
+    SwitchGoalInput,
+    SwitchGoalResult,
     TaskQueues,
     ToolDecisionInput,
     ToolDecisionResult,
+    ToolEditInput,
+    ToolPolicy,
 )
 from agent_core.workflow import ConversationWorkflow
 
@@ -79,11 +84,13 @@ class ConversationClient:
         request_id: str | None = None,
         run_id: str | None = None,
         busy_policy: BusyPolicy = BusyPolicy.ENQUEUE,
+        tool_policies: dict[str, ToolPolicy] | None = None,
     ) -> SendPromptResult | None:
         """Start the workflow; with a first message, in one call (update-with-start).
 
         Starting a conversation that exists (a retried create) attaches to it:
-        its first message is the same update, so it is applied once."""
+        its first message is the same update, so it is applied once.
+        ``tool_policies`` override the registry's for this conversation."""
         start = {
             "id": workflow_id(tenant, conversation_id),
             "task_queue": self._workflow_queue,
@@ -98,6 +105,7 @@ class ConversationClient:
             queues=self._queues,
             run_id=run_id,
             busy_policy=busy_policy,
+            tool_policies=tool_policies or {},
         )
         if first_message is None:
             await self._client.start_workflow(
@@ -140,14 +148,52 @@ class ConversationClient:
         )
 
     async def confirm(
-        self, tenant: str, conversation_id: str, call_id: str, run_id: str | None = None
+        self,
+        tenant: str,
+        conversation_id: str,
+        call_id: str,
+        run_id: str | None = None,
+        always: bool = False,
     ) -> ToolDecisionResult:
         """Approve the proposal ``call_id``: a retry gets the first answer (the update
-        id), a reject after it is refused (the proposal is decided)."""
+        id), a reject after it is refused (the proposal is decided). ``always``:
+        the tool runs without asking for the rest of the conversation."""
         return await self.handle(tenant, conversation_id).execute_update(
             ConversationWorkflow.confirm_tool,
-            ToolDecisionInput(call_id=call_id, run_id=run_id),
+            ToolDecisionInput(call_id=call_id, run_id=run_id, always=always),
             id=_update_id("confirm", call_id),
+        )
+
+    async def edit(
+        self,
+        tenant: str,
+        conversation_id: str,
+        call_id: str,
+        args: dict[str, Any],
+        run_id: str | None = None,
+        always: bool = False,
+    ) -> ToolDecisionResult:
+        """Approve the proposal ``call_id`` with ``args`` instead of the proposed ones
+        (refused unless they fit the tool's schema); a retry gets the first answer."""
+        return await self.handle(tenant, conversation_id).execute_update(
+            ConversationWorkflow.edit_tool,
+            ToolEditInput(call_id=call_id, args=args, run_id=run_id, always=always),
+            id=_update_id("edit", call_id),
+        )
+
+    async def switch_goal(
+        self,
+        tenant: str,
+        conversation_id: str,
+        goal: str,
+        request_id: str | None = None,
+        run_id: str | None = None,
+    ) -> SwitchGoalResult:
+        """Move the conversation to ``goal``: its agent takes the next turn."""
+        return await self.handle(tenant, conversation_id).execute_update(
+            ConversationWorkflow.switch_goal,
+            SwitchGoalInput(goal=goal, request_id=request_id, run_id=run_id),
+            id=_update_id("goal", request_id),
         )
 
     async def reject(

@@ -77,6 +77,8 @@ _UPDATE_REFUSALS = {
     ErrorType.AGENT_BUSY: (409, "agent_busy"),
     ErrorType.NOTHING_RUNNING: (409, "nothing_running"),
     ErrorType.TOOL_RUNNING: (409, "tool_running"),
+    ErrorType.BAD_TOOL_ARGS: (422, "bad_tool_args"),
+    ErrorType.UNKNOWN_GOAL: (422, "unknown_goal"),
 }
 
 
@@ -176,7 +178,8 @@ _DESCRIPTIONS = {
     409: "The conversation cannot take this now (ended, nothing pending or running, "
     "the agent busy, a tool running)",
     413: "The message is too long",
-    422: "The request body or parameters are not valid",
+    422: "The request body or parameters are not valid (an unknown goal or tool, "
+    "edited arguments that do not fit the tool's schema)",
     429: "Rate limit or message queue full",
     503: "Temporal or Redis unavailable; see Retry-After",
 }

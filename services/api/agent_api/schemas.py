@@ -8,7 +8,7 @@ Request models are strict (no type coercion, no unknown fields).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
@@ -19,8 +19,9 @@ from agent_core.models import (
     ConversationStatus,
     Message,
     ToolCall,
+    ToolPolicy,
 )
-from agent_core.registry import GOALS
+from agent_core.registry import GOALS, TOOLS
 
 __all__ = [
     "Accepted",
@@ -33,9 +34,13 @@ __all__ = [
     "ErrorResponse",
     "GoalList",
     "GoalPublic",
+    "GoalSwitch",
+    "GoalSwitched",
     "MessageCreate",
     "SnapshotState",
     "StopRequest",
+    "ToolConfirmation",
+    "ToolEdit",
     "ToolRejection",
 ]
 
@@ -51,6 +56,9 @@ _BUSY = (
     "is answered next. While a tool runs, `interrupt` is refused (409 tool_running): a "
     "tool is never cut off."
 )
+
+# a policy by its name ("auto"): the one lax field of the strict request models
+_Policy = Annotated[ToolPolicy, Field(strict=False)]
 
 
 class ConversationCreate(_Request):
@@ -72,6 +80,14 @@ class ConversationCreate(_Request):
     )
     busy_policy: BusyPolicy = Field(
         default=BusyPolicy.ENQUEUE, strict=False, description=_BUSY + " The default is enqueue."
+    )
+    tool_policies: dict[str, _Policy] | None = Field(
+        default=None,
+        examples=[{"find_events": "auto", "create_invoice": "never"}],
+        description="Override the registry's approval policy of these tools (names from "
+        "GET /v1/goals) for this conversation: ask (confirm first), auto (run without "
+        "asking) or never (not offered to the agent). A tool the registry says never stays so",
+        json_schema_extra={"propertyNames": {"enum": sorted(TOOLS)}},
     )
 
 
@@ -99,6 +115,48 @@ class StopRequest(_Request):
 
 class ToolRejection(_Request):
     reason: str | None = Field(default=None, max_length=2_000)
+
+
+class ToolConfirmation(_Request):
+    always: bool = Field(
+        default=False,
+        description="Always allow this tool in this conversation: later calls run without asking",
+    )
+
+
+class ToolEdit(ToolConfirmation):
+    args: dict[str, Any] = Field(
+        description="The arguments to run the tool with instead of the proposed ones; "
+        "they must fit the tool's JSON schema (else 422 bad_tool_args)",
+        examples=[{"city": "Sydney", "month": "April"}],
+    )
+
+
+class GoalSwitch(_Request):
+    goal: str = Field(
+        min_length=1,
+        max_length=64,
+        examples=["hr_time_off"],
+        description="A goal id from GET /v1/goals (any other answers 422 unknown_goal)",
+        json_schema_extra={"enum": sorted(GOALS)},
+    )
+    request_id: str | None = Field(
+        default=None,
+        pattern=_REQUEST_ID,
+        description="Client-chosen id: a retry with the same id is applied once "
+        "(the Idempotency-Key header does the same)",
+    )
+
+
+class GoalSwitched(BaseModel):
+    """202: the conversation serves ``goal`` from its next turn on."""
+
+    conversation_id: str
+    seq: int
+    goal: str
+    unchanged: bool = Field(
+        default=False, description="it had that goal already (or this is a retry): nothing new"
+    )
 
 
 class ConversationCreated(BaseModel):
@@ -131,6 +189,9 @@ class ConversationPublic(BaseModel):
     queued_messages: list[str]
     last_seq: int
     events_url: str
+    tool_policies: dict[str, ToolPolicy] = Field(
+        description="This conversation's overrides of the registry's tool policies"
+    )
 
     @classmethod
     def from_snapshot(cls, snap: ConversationSnapshot, events_url: str) -> ConversationPublic:
@@ -143,6 +204,7 @@ class ConversationPublic(BaseModel):
             queued_messages=[p.text for p in snap.queued_prompts],
             last_seq=snap.last_seq,
             events_url=events_url,
+            tool_policies=snap.tool_policies,
         )
 
 

@@ -166,9 +166,12 @@ def render_window(window: list[Message]) -> list[dict[str, Any]]:
     A tool message is only valid right after the assistant message that made
     the call: a result whose call fell out of the window is rendered as a note,
     and a proposal that never got a result (superseded, still pending) loses
-    its ``tool_calls``.
+    its ``tool_calls``. A result of a call the user edited says what ran.
     """
     answered = {m.tool_result.call_id for m in window if m.role == "tool" and m.tool_result}
+    proposals = {
+        m.tool_call.id: m.tool_call.args for m in window if m.role == "agent" and m.tool_call
+    }
     proposed: set[str] = set()
     rendered: list[dict[str, Any]] = []
     for m in window:
@@ -177,7 +180,7 @@ def render_window(window: list[Message]) -> list[dict[str, Any]]:
         elif m.role == "agent":
             rendered.append(_render_agent(m, answered, proposed))
         elif m.tool_result:
-            rendered.append(_render_tool(m, proposed))
+            rendered.append(_render_tool(m, proposed, proposals))
     return rendered
 
 
@@ -197,11 +200,19 @@ def _render_agent(m: Message, answered: set[str], proposed: set[str]) -> dict[st
     }
 
 
-def _render_tool(m: Message, proposed: set[str]) -> dict[str, Any]:
+def _render_tool(
+    m: Message, proposed: set[str], proposals: dict[str, dict[str, Any]]
+) -> dict[str, Any]:
     result = m.tool_result
     assert result is not None
+    ran = m.tool_call
+    edited = (
+        {"edited_by_user": {"args": ran.args}}
+        if ran is not None and ran.id in proposals and proposals[ran.id] != ran.args
+        else {}
+    )
     content = json.dumps(
-        {"ok": result.ok, "output": result.output, "error": result.error, **_rejection(m)}
+        {"ok": result.ok, "output": result.output, "error": result.error, **_rejection(m), **edited}
     )
     if result.call_id in proposed:
         return {"role": "tool", "tool_call_id": result.call_id, "content": content}

@@ -26,14 +26,18 @@ from agent_api.schemas import (
     ConversationList,
     ConversationListItem,
     ConversationPublic,
+    GoalSwitch,
+    GoalSwitched,
     MessageCreate,
     StopRequest,
+    ToolConfirmation,
+    ToolEdit,
     ToolRejection,
 )
 from agent_api.updates import check_message, send_update
 from agent_core.errors import UnknownGoal
 from agent_core.models import ConversationStatus, ToolDecisionResult
-from agent_core.registry import get_goal
+from agent_core.registry import TOOLS, get_goal
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -55,6 +59,19 @@ async def _decide(
 ) -> Accepted:
     result = await send_update(state, tenant, conversation_id, update)
     return Accepted(conversation_id=conversation_id, seq=result.seq, tool_call_id=result.call_id)
+
+
+def _check_goal(goal: str) -> None:
+    try:
+        get_goal(goal)
+    except UnknownGoal:
+        raise ApiError(422, "unknown_goal", f"unknown goal {goal!r}; see GET /v1/goals") from None
+
+
+def _check_policies(body: ConversationCreate) -> None:
+    unknown = sorted(set(body.tool_policies or {}) - set(TOOLS))
+    if unknown:
+        raise ApiError(422, "unknown_tool", f"unknown tools {unknown}; see GET /v1/goals")
 
 
 def _conversation_id(body: ConversationCreate, key: str | None) -> str:
@@ -81,27 +98,24 @@ async def create_conversation(
     """Start a conversation with a goal, optionally with its first message.
 
     Retry-safe with an ``Idempotency-Key`` or a ``conversation_id``: a retry
-    returns the same conversation and its first message is applied once."""
-    try:
-        get_goal(body.goal)
-    except UnknownGoal:
-        raise ApiError(
-            422, "unknown_goal", f"unknown goal {body.goal!r}; see GET /v1/goals"
-        ) from None
+    returns the same conversation and its first message is applied once.
+    ``tool_policies`` override the registry's approval policies for this conversation."""
+    _check_goal(body.goal)
+    _check_policies(body)
     check_message(state, body.message)
     conversation_id = _conversation_id(body, idempotency_key)
     request_id = idempotency_key or body.conversation_id
+    start = state.conversations.start(
+        tenant,
+        conversation_id,
+        body.goal,
+        body.message,
+        request_id,
+        busy_policy=body.busy_policy,
+        tool_policies=body.tool_policies,
+    )
     try:
-        result = await guarded(
-            state.conversations.start(
-                tenant,
-                conversation_id,
-                body.goal,
-                body.message,
-                request_id,
-                busy_policy=body.busy_policy,
-            )
-        )
+        result = await guarded(start)
     except WorkflowAlreadyStartedError:  # retried after the conversation closed
         result, status_now = None, ConversationStatus.ENDED
     else:
@@ -179,10 +193,39 @@ async def send_message(
     responses=error_responses(401, 404, 409, 422, 429, 503),
 )
 async def confirm_tool_call(
-    conversation_id: ConversationId, call_id: str, state: State, tenant: CurrentTenant
+    conversation_id: ConversationId,
+    call_id: str,
+    state: State,
+    tenant: CurrentTenant,
+    body: ToolConfirmation | None = None,
 ) -> Accepted:
-    """Approve the pending tool call named in the path; the tool then runs."""
-    update = state.conversations.confirm(tenant, conversation_id, call_id)
+    """Approve the pending tool call named in the path; the tool then runs. With
+    ``always``, later calls of this tool in this conversation run without asking."""
+    always = body.always if body else False
+    update = state.conversations.confirm(tenant, conversation_id, call_id, always=always)
+    return await _decide(state, tenant, conversation_id, update)
+
+
+@router.post(
+    "/{conversation_id}/tool-calls/{call_id}/edit",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(401, 404, 409, 422, 429, 503),
+)
+async def edit_tool_call(
+    conversation_id: ConversationId,
+    call_id: str,
+    body: ToolEdit,
+    state: State,
+    tenant: CurrentTenant,
+) -> Accepted:
+    """Approve the pending tool call with edited arguments; the tool runs with those.
+
+    The workflow checks them against the tool's JSON schema first: 422
+    ``bad_tool_args`` names every problem, and nothing is decided. The
+    transcript keeps the proposal (the agent's line) and what ran (the tool's)."""
+    update = state.conversations.edit(
+        tenant, conversation_id, call_id, body.args, always=body.always
+    )
     return await _decide(state, tenant, conversation_id, update)
 
 
@@ -228,6 +271,32 @@ async def stop_turn(
         seq=result.seq,
         run_id=result.run_id,
         duplicate=result.duplicate,
+    )
+
+
+@router.post(
+    "/{conversation_id}/goal",
+    status_code=status.HTTP_202_ACCEPTED,
+    responses=error_responses(401, 404, 409, 422, 429, 503),
+)
+async def switch_goal(
+    conversation_id: ConversationId,
+    body: GoalSwitch,
+    state: State,
+    tenant: CurrentTenant,
+    idempotency_key: IdempotencyKey = None,
+) -> GoalSwitched:
+    """Move the conversation to another goal: the transcript goes on, a proposal
+    waiting is withdrawn, and the new goal's agent (with its tools) takes the next turn."""
+    _check_goal(body.goal)
+    request_id = idempotency_key or body.request_id
+    update = state.conversations.switch_goal(tenant, conversation_id, body.goal, request_id)
+    result = await send_update(state, tenant, conversation_id, update)
+    return GoalSwitched(
+        conversation_id=conversation_id,
+        seq=result.seq,
+        goal=result.goal,
+        unchanged=result.unchanged,
     )
 
 

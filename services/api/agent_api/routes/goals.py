@@ -23,7 +23,12 @@ async def list_goals(_: CurrentTenant) -> GoalList:
                 category=g.category,
                 starter_prompt=g.starter_prompt,
                 tools=[
-                    {"name": t.name, "description": t.description, "parameters": t.parameters}
+                    {
+                        "name": t.name,
+                        "description": t.description,
+                        "parameters": t.parameters,
+                        "approval": t.approval.value,
+                    }
                     for t in goal_tools(g.id)
                 ],
             )
