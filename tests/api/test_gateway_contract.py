@@ -47,7 +47,7 @@ async def test_every_v1_operation_declares_its_error_statuses():
             expected |= {"503"}
         if params or "requestBody" in op:
             expected |= {"422"}
-        if path.endswith(("/messages", "/confirm", "/reject", "/stop")):
+        if path.endswith(("/messages", "/confirm", "/reject", "/stop", "/edit", "/goal")):
             expected |= {"409"}
         if path.endswith("/messages") or (path == "/v1/conversations" and method == "post"):
             expected |= {"413"}
@@ -68,7 +68,8 @@ async def test_every_v1_operation_declares_its_error_statuses():
     goal = spec["components"]["schemas"]["ConversationCreate"]["properties"]["goal"]
     assert "travel" in goal["enum"], goal
     # request bodies are strict: no unknown fields
-    for model in ("ConversationCreate", "MessageCreate", "ToolRejection", "StopRequest"):
+    strict = ("ConversationCreate", "MessageCreate", "ToolRejection", "StopRequest")
+    for model in (*strict, "ToolEdit", "GoalSwitch"):
         assert spec["components"]["schemas"][model].get("additionalProperties") is False, model
     # the busy policy is a documented enum, per conversation and per message
     busy = spec["components"]["schemas"]["BusyPolicy"]
