@@ -20,7 +20,7 @@ from pathlib import Path
 from temporalio.client import Client
 
 from agent_core.conversation_ids import workflow_id
-from agent_core.models import BusyPolicy, ConversationSnapshot, ConversationStatus
+from agent_core.models import BusyPolicy, ConversationSnapshot, ConversationStatus, ToolPolicy
 from fake_llm import FakeLLM, Reply
 from tests.support.dev_server import start_dev_server
 from tests.support.stack import AgentStack, agent_stack
@@ -134,6 +134,34 @@ async def stop_and_interrupt(stack: AgentStack) -> str:
     return cid
 
 
+async def approval_and_goal_switch(stack: AgentStack) -> str:
+    """A tool run without asking (a policy set at creation), an edit, "always allow"
+    on the agent's switch_goal, a switch by the API that withdraws a proposal, end."""
+    cid = await stack.start(
+        "travel", "Melbourne in April", tool_policies={"find_events": ToolPolicy.AUTO}
+    )
+    snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    assert snap.pending_call is not None and snap.pending_call.name == "search_flights"
+    stack.fake.script("plan", Reply.call("switch_goal", goal="hr_time_off"))
+    edited = {**snap.pending_call.args, "date_return": "2027-04-15"}
+    await stack.conversations.edit(stack.tenant, cid, snap.pending_call.id, edited)
+    snap = await stack.wait_for(
+        cid, lambda s: s.pending_call is not None and s.pending_call.name == "switch_goal"
+    )
+    assert snap.pending_call is not None
+    await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id, always=True)
+    await stack.wait_for(
+        cid, lambda s: s.pending_call is not None and s.pending_call.name == "book_leave"
+    )
+    await stack.conversations.switch_goal(stack.tenant, cid, "order_tracking", "g-1")
+    await stack.wait_for(
+        cid, lambda s: s.pending_call is not None and s.pending_call.name == "request_return"
+    )
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
 async def idle_timeouts(stack: AgentStack) -> str:
     """A proposal left undecided is withdrawn, then the idle conversation closes."""
     cid = await stack.start("travel", "An event in Melbourne in April")
@@ -153,6 +181,7 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ),
     ("conversation_travel_with_confirmations", travel_with_confirmations, {}),
     ("conversation_rejection_and_failures", rejection_and_failures, {}),
+    ("conversation_approval_and_goal_switch", approval_and_goal_switch, {}),
     (
         "conversation_continue_as_new",
         continue_as_new,

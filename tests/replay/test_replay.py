@@ -42,6 +42,7 @@ def test_histories_are_checked_in() -> None:
         "conversation_rejection_and_failures",
         "conversation_stop_and_interrupt",  # stop_turn and a busy_policy interrupt
         "conversation_idle_timeouts",  # the patched-in timers
+        "conversation_approval_and_goal_switch",
     } <= names
     assert sum(1 for n in names if n.startswith("conversation_continue_as_new_run")) >= 2
 

@@ -19,7 +19,7 @@ from temporalio.worker import Worker
 
 from agent_core.conversation_client import ConversationClient
 from agent_core.event_log import EventLog
-from agent_core.models import ConversationSnapshot, ConversationStatus, TaskQueues
+from agent_core.models import ConversationSnapshot, ConversationStatus, TaskQueues, ToolPolicy
 from agent_core.settings import Settings
 from fake_llm import FakeLLM
 from worker_llm.main import build_workers as build_llm_workers
@@ -35,9 +35,16 @@ class AgentStack:
     events: EventLog
     tenant: str
 
-    async def start(self, goal: str = "travel", first: str | None = None) -> str:
+    async def start(
+        self,
+        goal: str = "travel",
+        first: str | None = None,
+        tool_policies: dict[str, ToolPolicy] | None = None,
+    ) -> str:
         conversation_id = uuid.uuid4().hex[:12]
-        await self.conversations.start(self.tenant, conversation_id, goal, first)
+        await self.conversations.start(
+            self.tenant, conversation_id, goal, first, tool_policies=tool_policies
+        )
         return conversation_id
 
     async def snapshot(self, conversation_id: str) -> ConversationSnapshot:
