@@ -138,9 +138,18 @@ class ApiClient:
     def send(self, conversation_id: str, text: str) -> dict[str, Any]:
         return self.request("POST", f"/v1/conversations/{conversation_id}/messages", {"text": text})
 
-    def confirm(self, conversation_id: str, call_id: str) -> dict[str, Any]:
+    def confirm(self, conversation_id: str, call_id: str, always: bool = False) -> dict[str, Any]:
+        """Run the proposal; ``always``: this tool runs without asking from now on."""
         return self.request(
-            "POST", f"/v1/conversations/{conversation_id}/tool-calls/{call_id}/confirm"
+            "POST",
+            f"/v1/conversations/{conversation_id}/tool-calls/{call_id}/confirm",
+            {"always": always},
+        )
+
+    def edit(self, conversation_id: str, call_id: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Run the proposal with ``args`` instead (422 when they do not fit the tool)."""
+        return self.request(
+            "POST", f"/v1/conversations/{conversation_id}/tool-calls/{call_id}/edit", {"args": args}
         )
 
     def reject(
@@ -154,6 +163,9 @@ class ApiClient:
     def stop(self, conversation_id: str) -> dict[str, Any]:
         """Stop the answer in flight (409 ``nothing_running`` when there is none)."""
         return self.request("POST", f"/v1/conversations/{conversation_id}/stop")
+
+    def switch_goal(self, conversation_id: str, goal: str) -> dict[str, Any]:
+        return self.request("POST", f"/v1/conversations/{conversation_id}/goal", {"goal": goal})
 
     def end(self, conversation_id: str) -> dict[str, Any]:
         return self.request("POST", f"/v1/conversations/{conversation_id}/end")

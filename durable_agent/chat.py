@@ -8,6 +8,7 @@ that waits for the user, asks for a message or a confirmation.
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 from typing import Any
@@ -16,13 +17,15 @@ from rich.console import Console
 from rich.prompt import Prompt
 
 from durable_agent.api_client import ApiClient, ApiError, Event
-from durable_agent.render import ChatView, print_transcript
+from durable_agent.render import ChatView, goals_table, print_transcript
 
 __all__ = ["ChatSession"]
 
 QUIET_SECONDS = 0.3
 HELP = (
-    "Commands: /end ends the conversation, /history prints it, /quit leaves it open. "
+    "Commands: /goal ID moves the conversation to another goal (/goal lists them), "
+    "/end ends the conversation, /history prints it, /quit leaves it open. "
+    "At a proposal: y runs it, a always allows that tool here, e edits its arguments, n rejects it. "
     "Ctrl-C while the agent answers stops the answer."
 )
 
@@ -151,7 +154,12 @@ class ChatSession:
         elif name == "tool_call_decided":
             if self.pending and self.pending["id"] == v.get("toolCallId"):
                 self.pending = None
-            self.view.decided(bool(v.get("approved")), v.get("reason"))
+            how = "automatic" if v.get("automatic") else "edited" if "editedArgs" in v else ""
+            self.view.decided(bool(v.get("approved")), v.get("reason"), how)
+        elif name == "tool_policy_changed":
+            self.view.note(f"{v.get('name')} now runs without asking in this conversation.")
+        elif name == "goal_changed":
+            self.view.note(f"The conversation moved to goal {v.get('goal')}.")
         elif name == "tool_started":
             self.tool_names[v["toolCallId"]] = v.get("name", "")
             self.view.tool_started(v.get("name", ""))
@@ -182,19 +190,38 @@ class ChatSession:
             return None
 
     def _confirm(self, call: dict[str, Any]) -> int | None:
-        answer = self._ask(f"Run [bold]{call['name']}[/]?", choices=["y", "n"], default="y")
+        answer = self._ask(
+            f"Run [bold]{call['name']}[/]? (y yes, a always, e edit, n no)",
+            choices=["y", "a", "e", "n"],
+            default="y",
+        )
         if answer is None:
             return self._quit()
         try:
-            if answer == "y":
-                self.api.confirm(self.id, call["id"])
-            else:
-                reason = self._ask("Reason (optional)", default="", show_default=False)
-                self.api.reject(self.id, call["id"], reason or None)
-        except ApiError as exc:
+            self._decide(call, answer)
+        except ApiError as exc:  # e.g. an edit that does not fit: ask again
             self.view.error(str(exc))
             self.asked.discard(call["id"])
         return None
+
+    def _decide(self, call: dict[str, Any], answer: str) -> None:
+        if answer in ("y", "a"):
+            self.api.confirm(self.id, call["id"], always=answer == "a")
+        elif answer == "e":
+            self.api.edit(self.id, call["id"], self._edited_args(call))
+        else:
+            reason = self._ask("Reason (optional)", default="", show_default=False)
+            self.api.reject(self.id, call["id"], reason or None)
+
+    def _edited_args(self, call: dict[str, Any]) -> dict[str, Any]:
+        text = self._ask("Arguments (JSON)", default=json.dumps(call.get("args") or {}))
+        try:
+            args = json.loads(text or "")
+        except ValueError:
+            raise ApiError("the arguments are not valid JSON") from None
+        if not isinstance(args, dict):
+            raise ApiError("the arguments must be a JSON object")
+        return args
 
     def _message(self) -> int | None:
         while True:
@@ -213,6 +240,11 @@ class ChatSession:
                         self.console, self.api.conversation(self.id).get("transcript") or []
                     )
                     continue
+                elif text == "/goal":
+                    self.console.print(goals_table(self.api.goals()))
+                    continue
+                elif text.startswith("/goal "):
+                    self.api.switch_goal(self.id, text.removeprefix("/goal ").strip())
                 elif text in ("/help", "/?"):
                     self.console.print(f"[dim]{HELP}[/]")
                     continue

@@ -196,9 +196,14 @@ class ChatView:
         self._end_line()
         self.console.print(tool_panel(name, args))
 
-    def decided(self, approved: bool, reason: str | None) -> None:
+    def decided(self, approved: bool, reason: str | None, how: str = "") -> None:
+        """``how``: "edited" (run with the user's arguments) or "automatic" (policy)."""
         self._end_line()
-        if approved:
+        if how == "automatic":
+            self.console.print("[green]Runs without asking (its approval policy).[/]")
+        elif how == "edited":
+            self.console.print("[green]Confirmed with your edited arguments.[/]")
+        elif approved:
             self.console.print("[green]Confirmed.[/]")
         else:
             self.console.print(

@@ -23,6 +23,7 @@ from tests.support.stack import agent_stack
 
 BIN = Path(sys.executable).parent / "durable-agent"
 KEYS = "key-cli:clitenant"
+CONFIRM = r"\[y/a/e/n\]"
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
 
 pytestmark = pytest.mark.timeout(180)
@@ -86,11 +87,19 @@ def first_session(children: list, base: str) -> tuple[str, str]:
     expect_prompt(child)
     child.sendline("Melbourne in April please")
     child.expect("find_events")
-    child.expect(r"\[y/n\]")
-    child.sendline("y")
+    child.expect(CONFIRM)
+    child.sendline("e")  # an edit that does not fit the schema is refused, then asked again
+    child.expect("Arguments")
+    child.sendline('{"city": ""}')
+    child.expect("do not fit find_events")
+    child.expect(CONFIRM)
+    child.sendline("e")
+    child.expect("Arguments")
+    child.sendline('{"city": "Sydney", "month": "April"}')
+    child.expect("Confirmed with your edited arguments")
     child.expect("Result")
     child.expect("search_flights")
-    child.expect(r"\[y/n\]")
+    child.expect(CONFIRM)
     child.sendline("n")
     child.expect("Reason")
     child.sendline("too expensive")
@@ -115,12 +124,50 @@ def second_session(children: list, base: str, conversation_id: str) -> str:
     expect_prompt(child)
     child.sendline("Fine, search the flights after all")
     child.expect("search_flights")
-    child.expect(r"\[y/n\]")
-    child.sendline("y")
+    child.expect(CONFIRM)
+    child.sendline("a")
+    child.expect("search_flights now runs without asking")
     child.expect("create_invoice")
-    child.expect(r"\[y/n\]")
+    child.expect(CONFIRM)
     child.sendline("y")
     child.expect("All done")
+    child.expect("The conversation has ended")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0, output(child)
+    return output(child)
+
+
+@driven
+def goal_session(children: list, base: str) -> str:
+    """The starter goal hands over; auto tools run; /goal lists goals and switches."""
+    child = spawn("chat", "--goal", "goal_choice", "--url", base)
+    children.append(child)
+    expect_prompt(child)
+    child.sendline("Order tracking, please")
+    child.expect("switch_goal")
+    child.expect(CONFIRM)
+    child.sendline("y")
+    child.expect("moved to goal order_tracking")
+    child.expect("Runs without asking")
+    child.expect("request_return")
+    child.expect(CONFIRM)
+    child.sendline("n")
+    child.expect("Reason")
+    child.sendline("")
+    expect_prompt(child)
+    child.sendline("/goal")
+    child.expect("hr_time_off")
+    expect_prompt(child)
+    child.sendline("/goal hr_time_off")
+    child.expect("moved to goal hr_time_off")
+    child.expect("book_leave")
+    child.expect(CONFIRM)
+    child.sendline("n")
+    child.expect("Reason")
+    child.sendline("")
+    expect_prompt(child)
+    child.sendline("/end")
     child.expect("The conversation has ended")
     child.expect(pexpect.EOF)
     child.close()
@@ -158,6 +205,9 @@ async def test_chat_in_a_terminal(client, redis_url):
         async with api_client(base, "key-cli") as http:
             body = (await http.get(f"/v1/conversations/{conversation_id}")).json()
         assert body["status"] == "ended"
+
+        out3 = await asyncio.to_thread(goal_session, base)
+        assert out3.count("moved to goal") == 2
 
         # the other commands
         goals = await asyncio.to_thread(run, "goals", "--url", base)
