@@ -8,6 +8,7 @@ reload and a dropped stream mid-conversation that resume without duplicates.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from pathlib import Path
 
@@ -170,6 +171,7 @@ async def test_dev_mode_on_a_phone_and_end_chat(client, fake_llm, redis_url):
     ):
         await page.goto(base + "/")
         await page.wait_for_function("() => document.querySelectorAll('#goal option').length > 0")
+        await page.get_by_label("Goal", exact=True).select_option("travel")
         await page.get_by_role("button", name="Start").click()
         await page.get_by_label("Message", exact=True).wait_for()
         await page.wait_for_function("() => !document.getElementById('composer-text').disabled")
@@ -192,6 +194,69 @@ async def test_dev_mode_on_a_phone_and_end_chat(client, fake_llm, redis_url):
         assert await page.evaluate(
             "() => document.documentElement.scrollWidth <= window.innerWidth"
         )
+        assert page.errors == []  # type: ignore[attr-defined]
+
+
+async def test_approval_controls_and_goal_switch_in_the_browser(client, fake_llm, redis_url):
+    """A policy chosen at creation, an edit (refused, then run), always-allow, a goal switch."""
+    async with (
+        agent_stack(client, fake_llm, redis_url, api_dev_mode=True) as stack,
+        gateway(stack.settings) as base,
+        browser_page() as page,
+    ):
+        await page.goto(base + "/")
+        await page.wait_for_function("() => document.querySelectorAll('#goal option').length > 0")
+        assert await page.get_by_label("Goal", exact=True).input_value() == "goal_choice"
+        await page.get_by_label("Goal", exact=True).select_option("travel")
+        await page.get_by_label("find events").select_option("auto")
+        await page.get_by_label("First message").fill("Melbourne in April please")
+        await page.get_by_role("button", name="Start").click()
+        notes = page.locator("#transcript .card-note")
+        await notes.filter(has_text="Ran without asking").wait_for(timeout=20_000)
+
+        # search_flights asks: an edit that does not fit is refused with the gateway's reason
+        await page.get_by_role("button", name="Edit arguments").wait_for(timeout=20_000)
+        await page.get_by_role("button", name="Edit arguments").click()
+        editor = page.get_by_label("Arguments (JSON)")
+        await editor.fill('{"origin": "Sydney"}')
+        await page.get_by_role("button", name="Run with these arguments").click()
+        alert = page.get_by_role("alert")
+        await alert.filter(has_text="do not fit search_flights").wait_for(timeout=10_000)
+        edited = {
+            "origin": "Sydney",
+            "destination": "Melbourne",
+            "date_depart": "2027-04-10",
+            "date_return": "2027-04-15",
+        }
+        await editor.fill(json.dumps(edited))
+        await page.get_by_role("button", name="Run with these arguments").click()
+        await notes.filter(has_text="You edited the arguments. The agent proposed").wait_for(
+            timeout=10_000
+        )
+        assert await page.locator("#transcript dd", has_text="2027-04-15").count() == 1
+
+        # "always allow" from the card
+        always = page.get_by_role("button", name="Always allow this tool here")
+        await always.wait_for(timeout=20_000)
+        await always.click()
+        await page.locator(
+            "#transcript .note", has_text="create invoice: run without asking"
+        ).wait_for(timeout=10_000)
+        await page.wait_for_function(
+            "() => document.getElementById('status').textContent.includes('ended')", timeout=20_000
+        )
+        assert await page.get_by_role("button", name="Switch goal").is_disabled()
+
+        # a new conversation, moved to another goal from the page
+        await page.get_by_role("button", name="Start").click()  # goal_choice, the default
+        await page.wait_for_function("() => !document.getElementById('switch').disabled")
+        await page.get_by_label("Move to").select_option("order_tracking")
+        await page.get_by_role("button", name="Switch goal").click()
+        await page.locator("#transcript .note", has_text="moved to goal order_tracking").wait_for(
+            timeout=10_000
+        )
+        await page.get_by_role("button", name="Confirm").first.wait_for(timeout=20_000)
+        assert "order_tracking" in await page.locator("#chat-title").inner_text()
         assert page.errors == []  # type: ignore[attr-defined]
 
 

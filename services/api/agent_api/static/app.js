@@ -14,7 +14,10 @@
     stop: $("stop"), busyPolicy: $("busy-policy"),
     status: $("status"), error: $("error"), transcript: $("transcript"),
     composer: $("composer"), text: $("composer-text"), send: $("send"),
+    policies: $("policy-rows"), goalForm: $("goal-form"), switchGoal: $("switch-goal"),
+    switchButton: $("switch"),
   };
+  const POLICY_TEXT = { ask: "ask first", auto: "run without asking", never: "never" };
   const STATUS_TEXT = {
     thinking: "The agent is thinking…",
     awaiting_input: "Your turn.",
@@ -85,12 +88,29 @@
     const data = await api("GET", "/v1/goals");
     goals = data.goals;
     el.goal.replaceChildren(...goals.map((g) => new Option(g.title || g.id, g.id)));
+    el.switchGoal.replaceChildren(...goals.map((g) => new Option(g.title || g.id, g.id)));
     describeGoal();
   }
   function describeGoal() {
     const goal = goals.find((g) => g.id === el.goal.value);
     el.goalDescription.textContent = goal ? goal.description : "";
     el.firstMessage.placeholder = goal ? goal.starter_prompt : "";
+    // one approval setting per tool, starting at the registry's policy
+    el.policies.replaceChildren(...(goal ? goal.tools : []).map((tool) => {
+      const label = document.createElement("label");
+      label.textContent = tool.name.replace(/_/g, " ");
+      const select = document.createElement("select");
+      select.name = tool.name;
+      select.dataset.default = tool.approval;
+      for (const [value, text] of Object.entries(POLICY_TEXT)) select.append(new Option(text, value));
+      select.value = tool.approval;
+      label.append(select);
+      return label;
+    }));
+  }
+  function chosenPolicies() {
+    const changed = [...el.policies.querySelectorAll("select")].filter((s) => s.value !== s.dataset.default);
+    return Object.fromEntries(changed.map((s) => [s.name, s.value]));
   }
   async function loadConversations() {
     const data = await api("GET", "/v1/conversations");
@@ -133,6 +153,13 @@
     return id ? el.transcript.querySelector(`li.msg[data-message-id="${CSS.escape(id)}"]`) : null;
   }
   function agentBubble(id) { return findMessage(id) || bubble("agent", id); }
+  function note(text) {
+    const li = document.createElement("li");
+    li.className = "note";
+    li.textContent = text;
+    el.transcript.append(li);
+    scrollDown();
+  }
   function setText(li, text) { li.querySelector(".text").textContent = text; scrollDown(); }
   function appendText(li, delta) { li.querySelector(".text").append(delta); scrollDown(); }
 
@@ -170,6 +197,7 @@
     return li;
   }
   function showArgs(li, args) {
+    li.dataset.args = JSON.stringify(args || {});
     const dl = li.querySelector(".args");
     const rows = [];
     for (const [key, value] of Object.entries(args || {})) {
@@ -181,31 +209,69 @@
     }
     dl.replaceChildren(...rows);
   }
+  // a line under the arguments that stays: how the call was decided
+  function cardNote(li, text) {
+    let p = li.querySelector(".card-note");
+    if (!p) {
+      p = document.createElement("p");
+      p.className = "card-note";
+      li.querySelector(".args").after(p);
+    }
+    p.textContent = text;
+  }
+  // an edited call shows what ran in its argument list and what the agent proposed
+  function showEdited(li, ran) {
+    const proposed = li.dataset.args || "{}";
+    if (proposed === JSON.stringify(ran)) return;
+    cardNote(li, `You edited the arguments. The agent proposed: ${proposed}`);
+    showArgs(li, ran);
+  }
   function setToolState(li, text, kind) {
     const p = li.querySelector(".tool-state");
     p.textContent = text;
     p.dataset.kind = kind || "";
   }
+  function actionButton(className, text, onClick) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = className;
+    button.textContent = text;
+    button.addEventListener("click", onClick);
+    return button;
+  }
+  // Confirm, always allow, edit the arguments (checked by the gateway: 422 says why), reject
   function askConfirmation(li, callId) {
     const actions = li.querySelector(".actions");
     if (actions.childElementCount) return;
-    const confirm = document.createElement("button");
-    confirm.type = "button";
-    confirm.className = "confirm";
-    confirm.textContent = "Confirm";
-    const reject = document.createElement("button");
-    reject.type = "button";
-    reject.className = "reject";
-    reject.textContent = "Reject";
     const label = document.createElement("label");
     label.textContent = "Reason (optional)";
     const reason = document.createElement("input");
     reason.type = "text";
     reason.className = "reason";
     label.append(reason);
-    confirm.addEventListener("click", () => decide(callId, true, ""));
-    reject.addEventListener("click", () => decide(callId, false, reason.value.trim()));
-    actions.append(confirm, reject, label);
+    const editor = document.createElement("label");
+    editor.className = "edit-args";
+    editor.hidden = true;
+    editor.textContent = "Arguments (JSON)";
+    const args = document.createElement("textarea");
+    args.rows = 4;
+    const run = actionButton("run-edited", "Run with these arguments", () => {
+      let parsed;
+      try { parsed = JSON.parse(args.value); } catch (_) { showError(new Error("The arguments are not valid JSON.")); return; }
+      decide(callId, "edit", { args: parsed });
+    });
+    editor.append(args, run);
+    const confirm = actionButton("confirm", "Confirm", () => decide(callId, "confirm", {}));
+    const always = actionButton("always", "Always allow this tool here",
+      () => decide(callId, "confirm", { always: true }));
+    const edit = actionButton("edit", "Edit arguments", () => {
+      args.value = JSON.stringify(JSON.parse(li.dataset.args || "{}"), null, 2);
+      editor.hidden = false;
+      args.focus();
+    });
+    const reject = actionButton("reject", "Reject",
+      () => decide(callId, "reject", reason.value.trim() ? { reason: reason.value.trim() } : {}));
+    actions.append(confirm, always, edit, reject, label, editor);
     setToolState(li, "Waiting for your decision.", "waiting");
     confirm.focus({ preventScroll: true });
   }
@@ -232,9 +298,10 @@
       else if (m.role === "agent") {
         if (m.text) setText(bubble("agent", `seq-${m.seq}`), m.text);
       }
-      if (m.toolCall) {
+      if (m.toolCall) {  // the agent's proposal, or (a tool line) the call as it ran
         const card = toolCard(m.toolCall.id, m.toolCall.name);
-        showArgs(card, m.toolCall.args);
+        if (m.role === "tool") showEdited(card, m.toolCall.args);
+        else showArgs(card, m.toolCall.args);
       }
       if (m.toolResult) {
         const r = m.toolResult;
@@ -253,7 +320,15 @@
       showArgs(card, call.args);
       if (snap.status === "awaiting_confirmation") askConfirmation(card, call.id);
     }
+    showGoal(snap.goal);
     setConversationStatus(snap.status);
+  }
+
+  function showGoal(goal) {
+    if (!current || !goal) return;
+    current.goal = goal;
+    el.title.textContent = `${goal} · ${current.id}`;
+    el.switchGoal.value = goal;
   }
 
   function setConversationStatus(status) {
@@ -265,6 +340,8 @@
     el.send.disabled = ended;
     el.end.disabled = ended;
     el.stop.disabled = status !== "thinking";
+    el.switchGoal.disabled = ended;
+    el.switchButton.disabled = ended;
     el.transcript.setAttribute("aria-busy", status === "thinking" ? "true" : "false");
   }
 
@@ -338,10 +415,21 @@
       case "tool_call_decided": {
         const card = toolCard(v.toolCallId);
         clearActions(card);
-        setToolState(card, v.approved ? "Confirmed." : `Rejected${v.reason ? `: ${v.reason}` : "."}`,
-          v.approved ? "ok" : "rejected");
+        if (v.editedArgs) showEdited(card, v.editedArgs);
+        if (v.automatic) cardNote(card, "Ran without asking: its approval policy allows it.");
+        const text = v.automatic ? "Runs without asking (its approval policy)."
+          : v.editedArgs ? "Confirmed with your edited arguments."
+            : v.approved ? "Confirmed." : `Rejected${v.reason ? `: ${v.reason}` : "."}`;
+        setToolState(card, text, v.approved ? "ok" : "rejected");
         break;
       }
+      case "tool_policy_changed":
+        note(`${v.name.replace(/_/g, " ")}: ${POLICY_TEXT[v.policy] || v.policy} in this conversation.`);
+        break;
+      case "goal_changed":
+        note(`The conversation moved to goal ${v.goal}.`);
+        showGoal(v.goal);
+        break;
       case "tool_started": {
         const card = toolCard(v.toolCallId, v.name);
         if (v.args && !card.querySelector(".args").childElementCount) showArgs(card, v.args);
@@ -416,7 +504,7 @@
     try {
       const info = await api("GET", `/v1/conversations/${encodeURIComponent(id)}`);
       if (current !== conv) return;
-      el.title.textContent = `${info.goal} · ${id}`;
+      showGoal(info.goal);
       conv.eventsUrl = info.events_url || conv.eventsUrl;
     } catch (err) {
       showError(err);
@@ -425,18 +513,20 @@
     el.text.disabled = false;
     el.send.disabled = false;
     el.end.disabled = false;
+    el.switchGoal.disabled = false;
+    el.switchButton.disabled = false;
     follow(conv);
   }
 
   // ---------- actions ----------
-  async function decide(callId, approved, reason) {
+  // action: confirm, reject or edit, with its body
+  async function decide(callId, action, body) {
     if (!current) return;
     const card = findCard(callId);
     if (card) for (const b of card.querySelectorAll(".actions button")) b.disabled = true;
     const base = `/v1/conversations/${encodeURIComponent(current.id)}/tool-calls/${encodeURIComponent(callId)}`;
     try {
-      if (approved) await api("POST", `${base}/confirm`);
-      else await api("POST", `${base}/reject`, reason ? { reason } : {});
+      await api("POST", `${base}/${action}`, body);
       showError(null);
     } catch (err) {
       if (card) for (const b of card.querySelectorAll(".actions button")) b.disabled = false;
@@ -471,6 +561,14 @@
     try { await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/stop`, {}); showError(null); }
     catch (err) { showError(err); }
   });
+  el.goalForm.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    if (!current || el.switchGoal.value === current.goal) return;
+    try {
+      await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/goal`, { goal: el.switchGoal.value });
+      showError(null);
+    } catch (err) { showError(err); }
+  });
   el.end.addEventListener("click", async () => {
     if (!current) return;
     try { await api("POST", `/v1/conversations/${encodeURIComponent(current.id)}/end`); showError(null); }
@@ -481,6 +579,8 @@
     const body = { goal: el.goal.value };
     const first = el.firstMessage.value.trim();
     if (first) body.message = first;
+    const policies = chosenPolicies();
+    if (Object.keys(policies).length) body.tool_policies = policies;
     try {
       const created = await api("POST", "/v1/conversations", body);
       el.firstMessage.value = "";
