@@ -126,13 +126,19 @@ class ApiClient:
         return self.request("GET", f"/v1/conversations/{conversation_id}")
 
     def create(
-        self, goal: str, message: str | None = None, busy_policy: str | None = None
+        self,
+        goal: str,
+        message: str | None = None,
+        busy_policy: str | None = None,
+        tool_policies: dict[str, str] | None = None,
     ) -> dict[str, Any]:
         body: dict[str, Any] = {"goal": goal}
         if message:
             body["message"] = message
         if busy_policy:
             body["busy_policy"] = busy_policy
+        if tool_policies:
+            body["tool_policies"] = tool_policies
         return self.request("POST", "/v1/conversations", body)
 
     def send(self, conversation_id: str, text: str) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """``durable-agent``: talk to the agent from a terminal.
 
-    durable-agent chat [--goal travel] [--conversation ID] [--url URL]
+    durable-agent chat [--goal travel] [--policy TOOL=auto] [--conversation ID] [--url URL]
     durable-agent goals | list | show ID | tail ID [--after EVENT_ID]
     durable-agent up [stack options]   (a local stack, see durable_agent.stack)
 
@@ -58,6 +58,14 @@ def _fail(exc: ApiError) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _policies(items: list[str]) -> dict[str, str]:
+    """``TOOL=POLICY`` options as the API's ``tool_policies`` (the gateway checks them)."""
+    pairs = [item.partition("=") for item in items]
+    if any(not tool or not sep or not value for tool, sep, value in pairs):
+        _fail(ApiError("--policy takes TOOL=POLICY, e.g. find_events=auto"))
+    return {tool: value for tool, _, value in pairs}
+
+
 @app.command()
 def chat(
     goal: Annotated[
@@ -77,6 +85,14 @@ def chat(
             "enqueue (default), reject or interrupt.",
         ),
     ] = None,
+    policy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--policy",
+            "-p",
+            help="TOOL=ask|auto|never for a new conversation (repeatable), e.g. find_events=auto.",
+        ),
+    ] = None,
     url: Url = DEFAULT_URL,
 ) -> None:
     """Start (or resume) a conversation and chat with the agent."""
@@ -90,7 +106,7 @@ def chat(
                 goals = {g["id"]: g for g in api.goals()}
                 if goal not in goals:
                     _fail(ApiError(f"unknown goal {goal!r}; goals: {', '.join(sorted(goals))}"))
-                created = api.create(goal, message, busy_policy)
+                created = api.create(goal, message, busy_policy, _policies(policy or []))
                 conversation_id, status = created["id"], created["status"]
                 console.print(
                     f"Started conversation [bold]{conversation_id}[/] ({goals[goal].get('title', goal)})."

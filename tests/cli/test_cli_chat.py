@@ -140,8 +140,9 @@ def second_session(children: list, base: str, conversation_id: str) -> str:
 
 @driven
 def goal_session(children: list, base: str) -> str:
-    """The starter goal hands over; auto tools run; /goal lists goals and switches."""
-    child = spawn("chat", "--goal", "goal_choice", "--url", base)
+    """A policy set at creation; the starter goal hands over; auto tools run; /goal
+    lists goals and switches."""
+    child = spawn("chat", "--goal", "goal_choice", "--policy", "track_shipment=ask", "--url", base)
     children.append(child)
     expect_prompt(child)
     child.sendline("Order tracking, please")
@@ -149,8 +150,8 @@ def goal_session(children: list, base: str) -> str:
     child.expect(CONFIRM)
     child.sendline("y")
     child.expect("moved to goal order_tracking")
-    child.expect("Runs without asking")
-    child.expect("request_return")
+    child.expect("Runs without asking")  # find_order: auto in the registry
+    child.expect("track_shipment")  # auto in the registry, ask in this conversation
     child.expect(CONFIRM)
     child.sendline("n")
     child.expect("Reason")

@@ -261,11 +261,12 @@ class ConversationWorkflow:
     @edit_tool.validator
     def _check_edit(self, input: ToolEditInput) -> None:
         self._check_decision(input)
-        name = self._state.pending_call.name if self._state.pending_call else ""
-        problems = approval.edit_problems(name, input.args)
+        call = self._state.pending_call
+        assert call is not None  # _check_decision refuses a decision with nothing pending
+        problems = approval.edit_problems(call.name, input.args)
         if problems:
             raise ApplicationError(
-                f"the edited arguments do not fit {name}: " + "; ".join(problems),
+                f"the edited arguments do not fit {call.name}: " + "; ".join(problems),
                 type=ErrorType.BAD_TOOL_ARGS,
             )
 
@@ -274,9 +275,11 @@ class ConversationWorkflow:
         """Move the conversation to another goal (a proposal waiting is withdrawn);
         the agent of the new goal takes the next turn."""
         state = self._state
-        if input.request_id in state.answered or input.goal == state.goal_id:
-            seq = state.answered.get(input.request_id or "", state.next_seq - 1)
+        if input.request_id in state.answered:
+            seq = state.answered[input.request_id]
             return SwitchGoalResult(seq=seq, goal=state.goal_id, unchanged=True)
+        if input.goal == state.goal_id:
+            return SwitchGoalResult(seq=state.next_seq - 1, goal=input.goal, unchanged=True)
         self._updates_this_run += 1
         seq = self._take_seq()
         self._remember(input.request_id, seq)
