@@ -67,6 +67,36 @@ async def test_a_travel_conversation_through_httpagent(client, fake_llm, redis_u
     assert_error(late, 409, "conversation_ended")
 
 
+async def test_a_resume_may_edit_the_arguments_and_always_allow(client, fake_llm, redis_url):
+    api_keys, keys = tenant_keys("alice")
+    thread = uuid.uuid4().hex
+    headers = {"Authorization": f"Bearer {keys['alice']}"}
+    async with (
+        agent_stack(client, fake_llm, redis_url, api_keys=api_keys) as stack,
+        gateway(stack.settings) as base,
+        AgentSession(f"{base}/v1/ag-ui/travel", thread, headers) as agent,
+        api_client(base, keys["alice"]) as http,
+    ):
+        result = await agent.run({"messages": [_user("Melbourne in April")]})
+        [interrupt] = result["outcome"]["interrupts"]
+
+        def resume(payload: dict) -> dict:
+            answer = {"interruptId": interrupt["id"], "status": "resolved", "payload": payload}
+            return {"runId": uuid.uuid4().hex, "resume": [answer]}
+
+        refused = await agent.run(resume({"approved": True, "args": {"city": "Sydney"}}))
+        edited = {"city": "Sydney", "month": "April"}
+        result = await agent.run(resume({"approved": True, "args": edited, "always": True}))
+        snap = (await http.get(f"/v1/conversations/{thread}")).json()
+    assert refused["error"] and "422" in refused["error"]
+    assert result["error"] is None
+    decided = [e for e in result["events"] if e.get("name") == "tool_call_decided"]
+    assert decided[0]["value"]["editedArgs"] == edited
+    ran = next(m for m in snap["transcript"] if m["role"] == "tool")
+    assert ran["tool_call"]["args"] == edited
+    assert snap["tool_policies"] == {"find_events": "auto"}
+
+
 async def test_bad_runs_are_refused_before_anything_happens(client, fake_llm, redis_url):
     api_keys, keys = tenant_keys("alice")
     async with (

@@ -5,7 +5,9 @@ A thin adapter over the conversation's own events. The body is AG-UI's
 the path when new), ``runId`` names the run the workflow opens, the newest
 user message is the prompt, and ``resume`` answers the interrupt the last
 run ended with (``resolved`` with ``payload.approved`` true confirms the
-proposal; false, or ``cancelled``, rejects it, with ``payload.reason``). The
+proposal, with ``payload.args`` instead of the proposed arguments if given
+and, with ``payload.always``, for every later call of that tool; false, or
+``cancelled``, rejects it, with ``payload.reason``). The
 response streams that run's events, LF-framed, and closes at its end. The
 run id doubles as the request id: a retried POST is applied once.
 """
@@ -51,8 +53,14 @@ async def run_agent(
         answer = body.resume[0]
         payload: dict[str, Any] = answer.payload if isinstance(answer.payload, dict) else {}
         call_id = answer.interrupt_id
-        if answer.status == "resolved" and payload.get("approved") is True:
-            decide = conversations.confirm(tenant, thread, call_id, run_id)
+        always = payload.get("always") is True
+        args = payload.get("args")
+        if answer.status == "resolved" and payload.get("approved") is True and args is not None:
+            if not isinstance(args, dict):
+                raise ApiError(422, "bad_tool_args", "payload.args must be a JSON object")
+            decide = conversations.edit(tenant, thread, call_id, args, run_id, always)
+        elif answer.status == "resolved" and payload.get("approved") is True:
+            decide = conversations.confirm(tenant, thread, call_id, run_id, always)
         else:
             decide = conversations.reject(tenant, thread, call_id, payload.get("reason"), run_id)
         await send_update(state, tenant, thread, decide)
