@@ -64,7 +64,7 @@ async def test_an_auto_tool_is_proposed_decided_and_run_inside_one_run(client, f
 
 
 async def test_policies_set_at_creation_apply_to_that_conversation(client, fake_llm, redis_url):
-    policies = {"find_events": P.AUTO, "create_invoice": P.NEVER}
+    policies = {"find_events": P.AUTO, "create_invoice": P.NEVER, "switch_goal": P.NEVER}
     async with agent_stack(client, fake_llm, redis_url) as stack:
         cid = await stack.start("travel", "Melbourne in April", tool_policies=policies)
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
@@ -75,10 +75,10 @@ async def test_policies_set_at_creation_apply_to_that_conversation(client, fake_
     assert snap.pending_call is not None and snap.pending_call.name == "search_flights"
     cards = [e.value["name"] for e in events if e.name == "tool_call_awaiting_confirmation"]
     assert cards == ["search_flights"]
-    # a never tool is not offered to the model at all
+    # a never tool is not offered to the model at all (switch_goal neither: it stays put)
     plans = [r for r in fake_llm.requests if r.kind == "plan"]
-    assert all("create_invoice" not in r.tools for r in plans)
-    assert "find_events" in plans[0].tools and "switch_goal" in plans[0].tools
+    assert plans[0].tools == ["find_events", "search_flights", "done", "refuse"]
+    assert all("create_invoice" not in r.tools and "switch_goal" not in r.tools for r in plans)
     assert verify_events([e.data for e in events])["ok"]
 
 

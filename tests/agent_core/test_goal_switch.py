@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
+
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
+from temporalio.testing import ActivityEnvironment
 
 from agent_core.errors import ErrorType
-from agent_core.models import ConversationStatus
+from agent_core.models import (
+    ConversationStatus,
+    EventRecord,
+    Message,
+    PlanTurnInput,
+    TurnContext,
+)
 from fake_llm import Reply
 from tests.agent_core.scenario import agent_texts, read_events
 from tests.agui.client import verify_events
-from tests.support.stack import agent_stack
+from tests.support.stack import agent_stack, stack_settings
+from worker_llm.chat_model import chat_model_for
+from worker_llm.legacy import LegacyLLMActivities
+from worker_llm.main import agent_config
 
 S = ConversationStatus
 HR_TOOLS = ["check_leave_balance", "book_leave", "switch_goal", "done"]
@@ -118,3 +131,35 @@ async def test_the_starter_goal_lists_the_goals_and_hands_over(client, fake_llm,
     assert snap.goal_id == "order_tracking"
     ran = [m.tool_result.name for m in snap.transcript if m.tool_result]
     assert ran == ["switch_goal", "find_order", "track_shipment"]
+
+
+class Unlogged:
+    """An event sink that keeps nothing: this call belongs to no workflow's log."""
+
+    async def publish(self, conversation_id: str, events: Sequence[EventRecord]) -> None:
+        return None
+
+
+async def test_a_0_1_conversation_is_never_offered_switch_goal(client, fake_llm, redis_url):
+    """The frozen AgentWorkflow cannot run switch_goal: its plan call never offers it."""
+    settings = stack_settings(client, fake_llm, redis_url)
+    context = TurnContext(
+        conversation_id=uuid.uuid4().hex,
+        goal_id="travel",
+        summary="",
+        window=[Message(seq=1, role="user", text="I'd rather track an order")],
+        seq=2,
+        max_attempts=1,
+    )
+    legacy = LegacyLLMActivities(chat_model_for(settings), Unlogged(), agent_config(settings))
+    step = await ActivityEnvironment().run(
+        legacy.plan_turn, PlanTurnInput(context=context, call_id="call-1", show_confirm=True)
+    )
+    assert step.next == "confirm"
+    assert plan_requests(fake_llm)[0].tools == [
+        "find_events",
+        "search_flights",
+        "create_invoice",
+        "done",
+        "refuse",
+    ]

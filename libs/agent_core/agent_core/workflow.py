@@ -447,9 +447,8 @@ class ConversationWorkflow:
 
     def _propose(self, seq: int, call: ToolCall, parent: str | None) -> None:
         state = self._state
-        confirm = approval.policy_of(call.name, self._config, state.tool_policies) is not (
-            ToolPolicy.AUTO
-        )
+        policy = approval.policy_of(call.name, self._config, state.tool_policies)
+        confirm = policy is not ToolPolicy.AUTO
         state.pending_call = call
         self._emit(*ev.tool_call_proposed(seq, call, awaiting_confirmation=confirm, parent=parent))
         if confirm:
@@ -830,7 +829,8 @@ class ConversationWorkflow:
 
 def _describe(result: ToolResult, reason: str | None) -> str:
     if result.name == SWITCH_GOAL_TOOL and result.ok and result.output:
-        return f"The conversation moved from goal {result.output['previous']} to {result.output['goal']}."
+        moved = result.output
+        return f"The conversation moved from goal {moved['previous']} to {moved['goal']}."
     if result.output and result.output.get("rejected"):
         return f"The user rejected {result.name}" + (f": {reason}" if reason else ".")
     if result.ok:

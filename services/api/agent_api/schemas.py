@@ -21,7 +21,7 @@ from agent_core.models import (
     ToolCall,
     ToolPolicy,
 )
-from agent_core.registry import GOALS, TOOLS
+from agent_core.registry import GOALS, SWITCH_GOAL_TOOL, TOOLS
 
 __all__ = [
     "Accepted",
@@ -86,8 +86,9 @@ class ConversationCreate(_Request):
         examples=[{"find_events": "auto", "create_invoice": "never"}],
         description="Override the registry's approval policy of these tools (names from "
         "GET /v1/goals) for this conversation: ask (confirm first), auto (run without "
-        "asking) or never (not offered to the agent). A tool the registry says never stays so",
-        json_schema_extra={"propertyNames": {"enum": sorted(TOOLS)}},
+        "asking) or never (not offered to the agent; for switch_goal, the agent cannot move "
+        "the conversation). A tool the registry says never stays so",
+        json_schema_extra={"propertyNames": {"enum": sorted({*TOOLS, SWITCH_GOAL_TOOL})}},
     )
 
 

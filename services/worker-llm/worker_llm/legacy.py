@@ -13,6 +13,7 @@ from temporalio import activity
 
 from agent_core import activity_names as act
 from agent_core.models import AgentStep, PlanTurnInput, ValidatePromptInput, ValidationResult
+from agent_core.registry import SWITCH_GOAL_TOOL
 from worker_llm.activities import LLMActivities
 
 __all__ = ["LegacyLLMActivities"]
@@ -25,5 +26,7 @@ class LegacyLLMActivities(LLMActivities):
 
     @activity.defn(name=act.PLAN_TURN)
     async def plan_turn(self, input: PlanTurnInput) -> AgentStep:
-        step = await self.plan_step(input.model_copy(update={"allow_refusal": True}))
+        # a 0.1 conversation cannot switch goals: it is never offered switch_goal
+        frozen = {"allow_refusal": True, "withheld_tools": [SWITCH_GOAL_TOOL]}
+        step = await self.plan_step(input.model_copy(update=frozen))
         return step.model_copy(update={"next": "question"}) if step.next == "refuse" else step

@@ -100,12 +100,13 @@ def _switch_spec(goal_id: str) -> dict[str, Any]:
 def plan_tools(
     goal_id: str, allow_refusal: bool = False, withheld: Collection[str] = ()
 ) -> list[dict[str, Any]]:
-    """The goal's tools in OpenAI format (but the ``withheld`` ones: policy ``never``),
-    the built-ins ``switch_goal`` and ``done`` and, when the newest input is the
-    user's, ``refuse``: one call both judges and plans."""
+    """The goal's tools in OpenAI format and the built-in ``switch_goal`` (but the
+    ``withheld`` ones: policy ``never``), ``done`` and, when the newest input is
+    the user's, ``refuse``: one call both judges and plans."""
     refuse = [_REFUSE_SPEC] if allow_refusal else []
     tools = [_tool_spec(t) for t in goal_tools(goal_id) if t.name not in withheld]
-    return [*tools, _switch_spec(goal_id), _DONE_SPEC, *refuse]
+    switch = [] if SWITCH_GOAL_TOOL in withheld else [_switch_spec(goal_id)]
+    return [*tools, *switch, _DONE_SPEC, *refuse]
 
 
 def _goal_brief(goal: Goal) -> str:

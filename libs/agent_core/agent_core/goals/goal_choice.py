@@ -36,5 +36,4 @@ def goal(others: Sequence[Goal]) -> Goal:
             "user: yes\n"
             f"tool(switch_goal): now {last.id}"
         ),
-        category="general",
     )

@@ -37,7 +37,7 @@ from agent_api.schemas import (
 from agent_api.updates import check_message, send_update
 from agent_core.errors import UnknownGoal
 from agent_core.models import ConversationStatus, ToolDecisionResult
-from agent_core.registry import TOOLS, get_goal
+from agent_core.registry import SWITCH_GOAL_TOOL, TOOLS, get_goal
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -69,7 +69,7 @@ def _check_goal(goal: str) -> None:
 
 
 def _check_policies(body: ConversationCreate) -> None:
-    unknown = sorted(set(body.tool_policies or {}) - set(TOOLS))
+    unknown = sorted(set(body.tool_policies or {}) - {*TOOLS, SWITCH_GOAL_TOOL})
     if unknown:
         raise ApiError(422, "unknown_tool", f"unknown tools {unknown}; see GET /v1/goals")
 
