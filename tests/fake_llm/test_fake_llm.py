@@ -208,6 +208,26 @@ def test_auto_brain_asks_after_failure_and_finishes_with_done() -> None:
     assert "search_flights" in (finished.tool_call.arguments or {})["summary"]
 
 
+def test_auto_brain_switches_to_a_goal_the_user_names() -> None:
+    switch = {
+        "name": "switch_goal",
+        "parameters": {"properties": {"goal": {"enum": ["hr_time_off", "order_tracking"]}}},
+    }
+    travel = [*(t["function"] for t in PLAN_TOOLS), switch]
+    asked = [{"role": "user", "content": "Can you do order tracking instead?"}]
+    proposal = plan_reply(asked, travel).tool_call
+    assert proposal is not None and proposal.name == "switch_goal"
+    assert proposal.arguments == {"goal": "order_tracking"}
+    # a goal the user did not name, or a result note naming one, is no reason to move
+    assert plan_reply(USER, travel).tool_call.name == "find_events"
+    note = [{"role": "user", "content": '[result of switch_goal: {"previous": "order_tracking"}]'}]
+    assert plan_reply(note, travel).tool_call.name == "find_events"
+    # a goal whose only tool is switch_goal asks which goal to take
+    concierge = plan_reply(USER, [switch, DONE["function"]])
+    assert concierge.tool_call is None
+    assert concierge.text == "Which of these would you like to do: hr_time_off, order_tracking?"
+
+
 async def test_auto_validation_and_summary(fake: FakeLLM) -> None:
     async def validate(text: str) -> dict[str, Any]:
         messages = [{"role": "user", "content": text}]
