@@ -55,6 +55,7 @@ async def test_the_agent_proposes_a_switch_and_the_new_goal_applies_from_the_nex
     assert snap.goal_id == "hr_time_off"
     first, *after = plan_requests(fake_llm)
     assert "switch_goal" in first.tools and "find_events" in first.tools
+    assert "if another goal serves it, propose `switch_goal`" in first.messages[0]["content"]
     assert after and all(r.tools == HR_TOOLS for r in after)
     assert "Time-off assistant" in str(after[0].messages[0]["content"])
     # one transcript: the travel turn, the switch, then the HR turns
@@ -156,7 +157,9 @@ async def test_a_0_1_conversation_is_never_offered_switch_goal(client, fake_llm,
         legacy.plan_turn, PlanTurnInput(context=context, call_id="call-1", show_confirm=True)
     )
     assert step.next == "confirm"
-    assert plan_requests(fake_llm)[0].tools == [
+    [request] = plan_requests(fake_llm)
+    assert "switch_goal" not in request.messages[0]["content"]
+    assert request.tools == [
         "find_events",
         "search_flights",
         "create_invoice",

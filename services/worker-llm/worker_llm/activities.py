@@ -33,6 +33,7 @@ from agent_core.events import EventSink, publish_quietly
 from agent_core.heartbeat import heartbeating
 from agent_core.metrics import LLM_LATENCY, LLM_TOKENS, TURNS
 from agent_core.models import AgentConfig, AgentStep, PlanTurnInput, SummarizeInput, TurnContext
+from agent_core.registry import SWITCH_GOAL_TOOL
 from worker_llm.prompts import plan_messages, plan_tools, summary_messages
 from worker_llm.replies import Malformed, read_step
 from worker_llm.text_stream import TextStream
@@ -68,7 +69,8 @@ class LLMActivities:
         ctx = input.context
         attempt = activity.info().attempt
         await self._void_earlier_attempts(ctx, attempt)
-        messages = plan_messages(ctx, input.allow_refusal)
+        can_switch = SWITCH_GOAL_TOOL not in input.withheld_tools
+        messages = plan_messages(ctx, input.allow_refusal, can_switch)
         tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools)
         for repair in range(self._config.max_repairs + 1):
             stream = TextStream(

@@ -121,12 +121,21 @@ def _summary_note(summary: str) -> list[dict[str, Any]]:
     )
 
 
-def plan_messages(context: TurnContext, allow_refusal: bool = False) -> list[dict[str, Any]]:
+def plan_messages(
+    context: TurnContext, allow_refusal: bool = False, can_switch: bool = False
+) -> list[dict[str, Any]]:
+    """The planner's messages; ``can_switch``: ``switch_goal`` is offered, so a
+    request another goal serves is a reason to move there, not to refuse."""
     goal = get_goal(context.goal_id)
+    elsewhere = (
+        f"if another goal serves it, propose `{SWITCH_GOAL_TOOL}` to move there; if none does, "
+        if can_switch
+        else "if it asks for something unrelated to the goal, "
+    )
     judge = (
         "First judge the user's latest message: answers to your questions, confirmations, "
-        "greetings, corrections and anything about the goal belong here; if it asks for "
-        f"something unrelated to the goal, call `{REFUSE_TOOL}` instead of answering.\n\n"
+        f"greetings, corrections and anything about the goal belong here; {elsewhere}"
+        f"call `{REFUSE_TOOL}` instead of answering.\n\n"
         if allow_refusal
         else ""
     )
@@ -134,8 +143,8 @@ def plan_messages(context: TurnContext, allow_refusal: bool = False) -> list[dic
         f"{_goal_brief(goal)}\n\n{judge}"
         "Work towards the goal one step at a time. Ask the user for anything a tool needs that "
         "you do not know yet; never invent argument values. When you have every argument a tool "
-        "needs, say in one or two sentences what you will do and call the tool: the user is asked "
-        "to confirm before it runs. After a tool result, tell the user the outcome. A tool result "
+        "needs, say in one or two sentences what you will do and call the tool: the user may be "
+        "asked to confirm it, or change its arguments, before it runs. After a tool result, tell the user the outcome. A tool result "
         "with ok=false failed: say so plainly and suggest what to do. When the goal is achieved, "
         f"call `{DONE_TOOL}`.\n\nExample conversation:\n{goal.example_conversation}"
     )
