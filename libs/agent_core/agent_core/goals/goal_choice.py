@@ -20,7 +20,7 @@ def goal(others: Sequence[Goal]) -> Goal:
     last = others[-1]
     return Goal(
         id="goal_choice",
-        title="Not sure yet: choose what to do",
+        title="Help me choose",
         description=(
             "Find out what the user wants to do and move the conversation to the goal "
             f"that serves it: {choices}. Do not try to do the task yourself."
