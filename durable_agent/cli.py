@@ -1,6 +1,6 @@
 """``durable-agent``: talk to the agent from a terminal.
 
-    durable-agent chat [--goal travel] [--policy TOOL=auto] [--conversation ID] [--url URL]
+    durable-agent chat [--goal travel] [--tool-policy TOOL=auto] [--conversation ID] [--url URL]
     durable-agent goals | list | show ID | tail ID [--after EVENT_ID]
     durable-agent up [stack options]   (a local stack, see durable_agent.stack)
 
@@ -59,10 +59,10 @@ def _fail(exc: ApiError) -> NoReturn:
 
 
 def _policies(items: list[str]) -> dict[str, str]:
-    """``TOOL=POLICY`` options as the API's ``tool_policies`` (the gateway checks them)."""
+    """``--tool-policy TOOL=POLICY`` options as ``tool_policies`` (the gateway checks them)."""
     pairs = [item.partition("=") for item in items]
     if any(not tool or not sep or not value for tool, sep, value in pairs):
-        _fail(ApiError("--policy takes TOOL=POLICY, e.g. find_events=auto"))
+        _fail(ApiError("--tool-policy takes TOOL=POLICY, e.g. find_events=auto"))
     return {tool: value for tool, _, value in pairs}
 
 
@@ -85,11 +85,10 @@ def chat(
             "enqueue (default), reject or interrupt.",
         ),
     ] = None,
-    policy: Annotated[
+    tool_policy: Annotated[
         list[str] | None,
         typer.Option(
-            "--policy",
-            "-p",
+            "--tool-policy",
             help="TOOL=ask|auto|never for a new conversation (repeatable), e.g. find_events=auto.",
         ),
     ] = None,
@@ -106,7 +105,7 @@ def chat(
                 goals = {g["id"]: g for g in api.goals()}
                 if goal not in goals:
                     _fail(ApiError(f"unknown goal {goal!r}; goals: {', '.join(sorted(goals))}"))
-                created = api.create(goal, message, busy_policy, _policies(policy or []))
+                created = api.create(goal, message, busy_policy, _policies(tool_policy or []))
                 conversation_id, status = created["id"], created["status"]
                 console.print(
                     f"Started conversation [bold]{conversation_id}[/] ({goals[goal].get('title', goal)})."

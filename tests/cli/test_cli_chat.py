@@ -142,7 +142,9 @@ def second_session(children: list, base: str, conversation_id: str) -> str:
 def goal_session(children: list, base: str) -> str:
     """A policy set at creation; the starter goal hands over; auto tools run; /goal
     lists goals and switches."""
-    child = spawn("chat", "--goal", "goal_choice", "--policy", "track_shipment=ask", "--url", base)
+    child = spawn(
+        "chat", "--goal", "goal_choice", "--tool-policy", "track_shipment=ask", "--url", base
+    )
     children.append(child)
     expect_prompt(child)
     child.sendline("Order tracking, please")
