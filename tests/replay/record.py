@@ -196,6 +196,12 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
         idle_timeouts,
         {"agent_confirmation_timeout_seconds": 1, "agent_idle_timeout_seconds": 3},
     ),
+    # approval and goal switching, with both patches
+    (
+        "conversation_one_batch_per_task_approval_and_goal_switch",
+        approval_and_goal_switch,
+        {},
+    ),
 ]
 
 

@@ -43,6 +43,7 @@ def test_histories_are_checked_in() -> None:
         "conversation_stop_and_interrupt",  # stop_turn and a busy_policy interrupt
         "conversation_idle_timeouts",  # the patched-in timers
         "conversation_approval_and_goal_switch",
+        "conversation_one_batch_per_task_approval_and_goal_switch",  # with both patches
     } <= names
     assert sum(1 for n in names if n.startswith("conversation_continue_as_new_run")) >= 2
 
