@@ -342,6 +342,7 @@ async def test_timeouts_show_on_the_page(client, fake_llm, redis_url):
     ):
         await page.goto(base + "/")
         await page.wait_for_function("() => document.querySelectorAll('#goal option').length > 0")
+        await page.get_by_label("Goal", exact=True).select_option("travel")
         await page.get_by_label("First message").fill("An event in Melbourne in April")
         await page.get_by_role("button", name="Start").click()
         await page.locator(
