@@ -1,11 +1,12 @@
 """deploy/docker-compose.yml: valid for Compose and for the compose-spec schema,
-and wired as intended (health checks, start-up order, profiles, defaults)."""
+and wired as intended (health checks and their ports, start-up order, defaults)."""
 
 from __future__ import annotations
 
 import json
 import shutil
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -92,6 +93,17 @@ def test_every_long_running_service_has_a_healthcheck(project: dict) -> None:
             continue
         hc = svc.get("healthcheck")
         assert hc and hc.get("test") and not hc.get("disable"), f"{name} has no healthcheck"
+
+
+def test_app_healthchecks_probe_the_port_the_service_listens_on(project: dict) -> None:
+    """A healthcheck on a port nothing listens on fails only at run time: check
+    each against the port its own settings give (API_PORT, METRICS_PORT)."""
+    listens = {"api": "API_PORT", "worker-llm": "METRICS_PORT", "worker-tools": "METRICS_PORT"}
+    for name, setting in listens.items():
+        svc = project["services"][name]
+        port = svc["environment"][setting]
+        url = urlsplit(svc["healthcheck"]["test"][-1])
+        assert url.hostname == "127.0.0.1" and str(url.port) == port, (name, url, port)
 
 
 def test_depends_on_uses_conditions(project: dict) -> None:
