@@ -50,6 +50,16 @@ class _Request(BaseModel):
 
 
 _REQUEST_ID = r"^[A-Za-z0-9_.:-]{1,128}$"
+# a goal named in a request body: creating a conversation, switching its goal
+GoalId = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=64,
+        description="A goal id from GET /v1/goals (any other answers 422 unknown_goal)",
+        json_schema_extra={"enum": sorted(GOALS)},
+    ),
+]
 _BUSY = (
     "What a message sent while the agent is answering does: `enqueue` waits its turn, "
     "`reject` is refused (409 agent_busy), `interrupt` stops the model call in flight and "
@@ -68,13 +78,7 @@ class ConversationCreate(_Request):
         description="Choose the conversation's id: a retried create with the same id "
         "returns the same conversation (see also the Idempotency-Key header)",
     )
-    goal: str = Field(
-        min_length=1,
-        max_length=64,
-        examples=["travel"],
-        description="A goal id from GET /v1/goals (any other answers 422 unknown_goal)",
-        json_schema_extra={"enum": sorted(GOALS)},
-    )
+    goal: GoalId = Field(examples=["travel"])
     message: str | None = Field(
         default=None, description="Optional first message", examples=["Hi!"]
     )
@@ -134,13 +138,7 @@ class ToolEdit(ToolConfirmation):
 
 
 class GoalSwitch(_Request):
-    goal: str = Field(
-        min_length=1,
-        max_length=64,
-        examples=["hr_time_off"],
-        description="A goal id from GET /v1/goals (any other answers 422 unknown_goal)",
-        json_schema_extra={"enum": sorted(GOALS)},
-    )
+    goal: GoalId = Field(examples=["hr_time_off"])
     request_id: str | None = Field(
         default=None,
         pattern=_REQUEST_ID,
