@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import redis.asyncio as aioredis
 import uvicorn
@@ -17,7 +17,6 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from fastapi_offline import FastAPIOffline
-from prometheus_client import start_http_server
 
 from agent_api.auth import KeyRing
 from agent_api.body_limit import BodySizeLimit
@@ -53,22 +52,6 @@ def _announce(settings: Settings, keys: KeyRing) -> None:
         )
 
 
-@contextlib.contextmanager
-def _metrics_server(port: int) -> Iterator[None]:
-    """Prometheus on ``METRICS_PORT`` (0: off), apart from the API's port, so that an
-    Ingress or a published port never exposes it."""
-    if not port:
-        yield
-        return
-    server, thread = start_http_server(port)
-    try:
-        yield
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     keys = KeyRing.from_settings(settings)
@@ -97,8 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 keys=keys,
                 limiter=RateLimiter(redis, settings.api_rate_limit_per_minute),
             )
-            with _metrics_server(settings.metrics_port):
-                yield
+            yield
         await redis.aclose()
 
     # FastAPIOffline: /docs and /redoc load their assets from the gateway, not a CDN

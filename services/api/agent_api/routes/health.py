@@ -1,11 +1,12 @@
-"""Liveness and readiness (Prometheus metrics are served on ``METRICS_PORT``)."""
+"""Liveness, readiness and Prometheus metrics."""
 
 from __future__ import annotations
 
 import asyncio
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent_api.deps import State
 
@@ -42,3 +43,8 @@ async def readyz(state: State) -> JSONResponse:
         status_code=200 if ready else 503,
         headers=None if ready else {"Retry-After": "2"},
     )
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics() -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
