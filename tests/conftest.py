@@ -18,14 +18,24 @@ import pytest
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from agent_core.object_store import FileObjectStore
 from fake_llm import FakeLLM
 from tests.agui.client import node_available, verify_streams
 from tests.support.dev_server import start_dev_server
 
 
 @pytest.fixture(scope="session")
-async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
-    env = await start_dev_server()
+def object_store(tmp_path_factory: pytest.TempPathFactory) -> FileObjectStore:
+    """One object store for the session (External Storage, transcript pages, the
+    ledger); ``STORAGE_URL`` points every ``Settings()`` of the tests at it."""
+    root = tmp_path_factory.mktemp("objects")
+    os.environ["STORAGE_URL"] = f"file:{root}"
+    return FileObjectStore(root)
+
+
+@pytest.fixture(scope="session")
+async def temporal_env(object_store: FileObjectStore) -> AsyncIterator[WorkflowEnvironment]:
+    env = await start_dev_server(object_store)
     yield env
     await env.shutdown()
 

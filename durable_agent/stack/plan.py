@@ -63,6 +63,7 @@ class _Draft:
     model_env: dict[str, str] = field(default_factory=dict)
     temporal_address: str = ""
     redis_url: str = ""
+    storage_url: str = ""
 
     def add(self, part: Part) -> None:
         self.parts[part.name] = part
@@ -82,11 +83,13 @@ class _Draft:
         }
 
     def service_env(self, **extra: str) -> dict[str, str]:
-        """For the workers and the gateway: where Temporal, Redis and the model are."""
+        """For the workers and the gateway: where Temporal, Redis, the object store
+        and the model are."""
         return self.base_env(
             **self.model_env,
             TEMPORAL_ADDRESS=self.temporal_address,
             TEMPORAL_NAMESPACE=self.settings.temporal_namespace,
             REDIS_URL=self.redis_url,
+            STORAGE_URL=self.storage_url,
             **extra,
         )

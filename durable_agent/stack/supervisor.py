@@ -136,6 +136,7 @@ class Supervisor:
         api = self._plan_gateway_port(draft)
         self._plan_temporal(draft)
         await self._plan_redis(draft)
+        self._plan_storage(draft)
         self._plan_model(draft)
         self._plan_workers(draft)
         if api is not None:
@@ -227,6 +228,12 @@ class Supervisor:
             ("Temporal", f"{draft.temporal_address} (dev server, namespace {namespace})")
         )
         draft.facts.append(("Temporal DB", str(db)))
+
+    def _plan_storage(self, draft: _Draft) -> None:
+        """``STORAGE_URL`` if set, else a directory beside Temporal's database."""
+        given = draft.settings.storage_url if draft.env.get("STORAGE_URL") else None
+        draft.storage_url = given or f"file:{self.data_dir / 'objects'}"
+        draft.facts.append(("Object store", draft.storage_url.removeprefix("file:")))
 
     async def _plan_redis(self, draft: _Draft) -> None:
         """``REDIS_URL`` if it answers, else a private redis-server, else a clear error."""
@@ -442,7 +449,8 @@ class Supervisor:
             from agent_core.temporal_client import connect_temporal
 
             settings = Settings(temporal_metrics_port=0)
-            self._temporal_client = await asyncio.wait_for(connect_temporal(settings), 10)
+            # task-queue probes only: no payload is read, so no object store
+            self._temporal_client = await asyncio.wait_for(connect_temporal(settings, None), 10)
         return self._temporal_client
 
     # -- running ------------------------------------------------------------------

@@ -17,6 +17,7 @@ from collections.abc import Sequence
 
 from agent_core.event_log import EventLog
 from agent_core.models import EventRecord
+from agent_core.object_store import open_object_store
 from agent_core.settings import Settings
 from agent_core.temporal_client import connect_temporal
 from worker_tools.main import build_workers
@@ -43,9 +44,9 @@ class FreezeAfterInvoice:
 
 async def main() -> None:
     settings = Settings()
-    client = await connect_temporal(settings)
-    async with EventLog(settings.redis_url) as log:
-        workers = build_workers(client, FreezeAfterInvoice(log), settings)
+    async with open_object_store(settings) as store, EventLog(settings.redis_url) as log:
+        client = await connect_temporal(settings, store)
+        workers = build_workers(client, FreezeAfterInvoice(log), store, settings)
         print("READY", flush=True)
         await asyncio.gather(*(worker.run() for worker in workers))
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import sys
@@ -20,6 +21,7 @@ import redis.asyncio as aioredis
 from agent_core.conversation_ids import workflow_id
 from agent_core.event_log import EventLog
 from agent_core.models import ConversationInput, ConversationStatus, EventRecord
+from agent_core.object_store import FileObjectStore, open_object_store
 from fake_llm import Reply
 from tests.agent_core.crashing_tools_worker import FROZEN
 from tests.agent_core.scenario import (
@@ -34,6 +36,7 @@ from tests.agui.client import verify_events
 from tests.support.stack import AgentStack, agent_stack, run_workers
 from worker_llm.main import build_workers as build_llm_workers
 from worker_tools.activities import idempotency_key
+from worker_tools.ledger import ledger_key
 
 S = ConversationStatus
 
@@ -164,7 +167,8 @@ async def test_llm_worker_stopped_after_publishing_its_answer_leaves_one_final_m
         async with run_workers(client, stack.settings, stack.events, which="tools"):
             async with contextlib.AsyncExitStack() as running:
                 sink = await running.enter_async_context(FreezeAfterTextEnd(redis_url))
-                for worker in build_llm_workers(client, sink, stack.settings):
+                store = await running.enter_async_context(open_object_store(stack.settings))
+                for worker in build_llm_workers(client, sink, store, stack.settings):
                     await running.enter_async_context(worker)
                 cid = await stack.start("travel", "An event in Melbourne in April")
                 await asyncio.wait_for(sink.frozen.wait(), 20)
@@ -198,15 +202,30 @@ def _worker_env(stack: AgentStack, client) -> dict[str, str]:
     }
 
 
+def _own_redis_db(redis_url: str) -> str:
+    """The same Redis, another database: this test may wipe it whole."""
+    base, _, _ = redis_url.rpartition("/")
+    return f"{base}/7"
+
+
+def _ledger_records(store: FileObjectStore, wid: str) -> list[str]:
+    folder = store.root.joinpath("ledger", *wid.split("/"))
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
 async def test_tools_worker_killed_after_the_invoice_was_made_does_not_invoice_twice(
-    client, fake_llm, redis_url
+    client, fake_llm, redis_url, object_store
 ):
+    """Killed after the invoice was made, before its result reached Temporal, with
+    Redis wiped before the retry (the ledger is in the object store, not Redis):
+    the retry finds the first invoice and makes none."""
     script = Path(__file__).with_name("crashing_tools_worker.py")
+    redis_url = _own_redis_db(redis_url)
     async with (
         agent_stack(
             client, fake_llm, redis_url, with_workers=False, agent_show_confirm=False
         ) as stack,
-        aioredis.from_url(redis_url, decode_responses=True) as ledger,
+        aioredis.from_url(redis_url, decode_responses=True) as redis,
     ):
         doomed = await asyncio.create_subprocess_exec(
             sys.executable, str(script), env=_worker_env(stack, client),
@@ -220,17 +239,18 @@ async def test_tools_worker_killed_after_the_invoice_was_made_does_not_invoice_t
                 line = await asyncio.wait_for(doomed.stdout.readline(), 30)
                 assert line.decode().strip() == FROZEN
                 wid = workflow_id(stack.tenant, cid)
-                keys = await ledger.keys(f"ledger:{wid}/*")
-                assert len(keys) == 1  # the side effect happened; the activity never returned
+                records = _ledger_records(object_store, wid)
+                assert len(records) == 1  # the side effect happened; the activity never returned
 
                 doomed.send_signal(signal.SIGKILL)
                 await doomed.wait()
+                await redis.flushdb()  # Redis forgets everything: event log, streams, all
                 killed = time.monotonic()
                 async with run_workers(client, stack.settings, stack.events, which="tools"):
                     final = await stack.result(cid, within=30)
                     recovered = time.monotonic() - killed
                 events = await read_events(stack, cid)
-                after = await ledger.keys(f"ledger:{wid}/*")
+                after = _ledger_records(object_store, wid)
         finally:
             if doomed.returncode is None:
                 doomed.kill()
@@ -242,18 +262,19 @@ async def test_tools_worker_killed_after_the_invoice_was_made_does_not_invoice_t
     results = {m.tool_result.name: m.tool_result for m in final.transcript if m.tool_result}
     invoice = results["create_invoice"]
     assert invoice.ok and invoice.output is not None
-    assert after == keys == [f"ledger:{idempotency_key(wid, invoice.call_id)}"]
+    key = ledger_key(idempotency_key(wid, invoice.call_id))
+    assert after == records == [key.rsplit("/", 1)[1]]
+    stored = json.loads(await object_store.read(key) or b"{}")
     # The retry found the first attempt's invoice: same id, not created again.
     assert invoice.output["created"] is False
-    first_made = [
-        e.value["message"]
-        for e in events
-        if e.name == "tool_progress" and "Invoice" in e.value["message"]
-    ]
-    assert first_made == [
-        f"Invoice {invoice.output['invoice_id']} sent to {invoice.output['email']}"
-    ]
-    assert len([e for e in events if e.type == "TOOL_CALL_RESULT"]) == 3
+    assert stored["invoice_id"] == invoice.output["invoice_id"]
+    progress = [e.value["message"] for e in events if e.name == "tool_progress"]
+    # what the log kept after the wipe: the retry's own lines, saying the invoice existed
+    assert (
+        f"Invoice {invoice.output['invoice_id']} was already sent to {invoice.output['email']}"
+        in progress
+    )
+    assert not any(" sent to " in m and "already" not in m for m in progress)
 
 
 async def test_event_log_order_for_a_confirmed_conversation(client, fake_llm, redis_url):

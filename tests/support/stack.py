@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from agent_core.conversation_client import ConversationClient
 from agent_core.event_log import EventLog
 from agent_core.models import ConversationSnapshot, ConversationStatus, TaskQueues, ToolPolicy
+from agent_core.object_store import open_object_store
 from agent_core.settings import Settings
 from fake_llm import FakeLLM
 from worker_llm.main import build_workers as build_llm_workers
@@ -99,12 +100,13 @@ def stack_settings(client: Client, fake: FakeLLM, redis_url: str, **overrides: A
 async def run_workers(
     client: Client, settings: Settings, events: EventLog, which: str = "all"
 ) -> AsyncIterator[list[Worker]]:
-    workers: list[Worker] = []
-    if which in ("all", "llm"):
-        workers += build_llm_workers(client, events, settings)
-    if which in ("all", "tools"):
-        workers += build_tool_workers(client, events, settings)
     async with contextlib.AsyncExitStack() as stack:
+        store = await stack.enter_async_context(open_object_store(settings))
+        workers: list[Worker] = []
+        if which in ("all", "llm"):
+            workers += build_llm_workers(client, events, store, settings)
+        if which in ("all", "tools"):
+            workers += build_tool_workers(client, events, store, settings)
         for worker in workers:
             await stack.enter_async_context(worker)
         yield workers

@@ -43,6 +43,18 @@ class Settings(BaseSettings):
     events_retention_seconds: int = Field(7 * 24 * 3600, ge=60)
     events_ended_retention_seconds: int = Field(3600, ge=1)
 
+    # Object store (payloads over the threshold, archived transcript pages, the
+    # side-effect ledger): file:<directory> or s3://<bucket>, with the S3 endpoint
+    # (MinIO) and credentials below; no credentials: boto's own chain (IAM roles)
+    storage_url: str = Field(
+        "file:data/objects", pattern=r"^(file:.+|s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$"
+    )
+    storage_payload_threshold_bytes: int = Field(256 * 1024, ge=0)
+    storage_s3_endpoint_url: str | None = None
+    storage_s3_region: str | None = None
+    storage_s3_access_key_id: SecretStr | None = None
+    storage_s3_secret_access_key: SecretStr | None = None
+
     # Model (any litellm model string)
     llm_model: str = "openai/fake-agent"
     llm_api_base: str | None = None

@@ -1,4 +1,5 @@
-"""Connect to Temporal: local, mTLS or API key, always with the pydantic converter.
+"""Connect to Temporal: local, mTLS or API key, always with the pydantic converter
+and, given the object store, Temporal's External Storage on it.
 
 Secrets (the API key, the TLS key) are read from settings and handed to the
 SDK; they are never logged or put in error messages.
@@ -6,14 +7,30 @@ SDK; they are never logged or put in error messages.
 
 from __future__ import annotations
 
+import dataclasses
+
 from temporalio.client import Client
+from temporalio.contrib.aws.s3driver import S3StorageDriver
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import DataConverter, ExternalStorage
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
+from agent_core.object_store import ObjectStore
 from agent_core.settings import Settings
 
-__all__ = ["connect_temporal", "tls_config"]
+__all__ = ["connect_temporal", "data_converter", "tls_config"]
+
+
+def data_converter(store: ObjectStore | None, threshold: int = 256 * 1024) -> DataConverter:
+    """Pydantic payloads; those of ``threshold`` bytes or more go to the object store
+    (the SDK's S3 driver, over S3 or a directory) and history keeps a reference.
+    Every process that reads payloads (workers, gateway, replayer) needs the store."""
+    if store is None:
+        return pydantic_data_converter
+    driver = S3StorageDriver(client=store, bucket=store.bucket)
+    storage = ExternalStorage(drivers=[driver], payload_size_threshold=threshold)
+    return dataclasses.replace(pydantic_data_converter, external_storage=storage)
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
@@ -35,16 +52,19 @@ def _runtime(settings: Settings) -> Runtime | None:
     return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
-async def connect_temporal(settings: Settings, lazy: bool = False) -> Client:
-    """A client with the pydantic converter; ``lazy`` defers the first connection
-    (the gateway starts, and reports not ready, while Temporal is down)."""
+async def connect_temporal(
+    settings: Settings, store: ObjectStore | None, lazy: bool = False
+) -> Client:
+    """A client with the pydantic converter and External Storage on ``store``;
+    ``lazy`` defers the first connection (the gateway starts, and reports not
+    ready, while Temporal is down)."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         api_key=api_key,
         tls=tls_config(settings),
-        data_converter=pydantic_data_converter,
+        data_converter=data_converter(store, settings.storage_payload_threshold_bytes),
         runtime=_runtime(settings),
         lazy=lazy,
     )

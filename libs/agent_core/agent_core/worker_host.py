@@ -1,7 +1,7 @@
 """Run a service's Temporal workers until SIGINT/SIGTERM, with metrics served.
 
-Both worker services share this: connect to Temporal, open the event log,
-serve Prometheus on ``METRICS_PORT``, build the service's workers, run them,
+Both worker services share this: open the object store, connect to Temporal
+(with External Storage on that store), open the event log, serve Prometheus on ``METRICS_PORT``, build the service's workers, run them,
 and drain them on a signal (``WORKER_SHUTDOWN_GRACE_SECONDS``). A worker that
 stops on its own (its ``run()`` failed: a namespace that does not exist, a
 lost server) stops the process with a non-zero code, so that no health check
@@ -24,6 +24,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from agent_core.event_log import EventLog
+from agent_core.object_store import ObjectStore, open_object_store
 from agent_core.settings import Settings
 from agent_core.temporal_client import connect_temporal
 
@@ -31,7 +32,7 @@ __all__ = ["WorkerFactory", "WorkerStopped", "run_service", "worker_options"]
 
 log = logging.getLogger(__name__)
 
-WorkerFactory = Callable[[Client, EventLog, Settings], Sequence[Worker]]
+WorkerFactory = Callable[[Client, EventLog, ObjectStore, Settings], Sequence[Worker]]
 
 
 def worker_options(settings: Settings) -> dict[str, Any]:
@@ -50,11 +51,14 @@ class WorkerStopped(RuntimeError):
 async def _serve(settings: Settings, build: WorkerFactory, name: str) -> None:
     if settings.metrics_port:
         start_http_server(settings.metrics_port)
-    client = await connect_temporal(settings)
-    async with EventLog(
-        settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
-    ) as log_:
-        workers = build(client, log_, settings)
+    async with (
+        open_object_store(settings) as store,
+        EventLog(
+            settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
+        ) as log_,
+    ):
+        client = await connect_temporal(settings, store)
+        workers = build(client, log_, store, settings)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):

@@ -18,6 +18,7 @@ from agent_api.rate_limit import RateLimiter
 from agent_core.conversation_client import ConversationClient
 from agent_core.conversation_ids import is_valid_conversation_id
 from agent_core.event_log import EventLog
+from agent_core.object_store import ObjectStore
 from agent_core.settings import Settings
 
 __all__ = ["AppState", "ConversationId", "CurrentTenant", "State"]
@@ -29,6 +30,7 @@ class AppState:
 
     settings: Settings
     temporal: Client
+    store: ObjectStore
     conversations: ConversationClient
     events: EventLog
     tail: EventTail

@@ -29,6 +29,7 @@ from agent_api.routes import agui, conversations, events, goals, health, web
 from agent_core.conversation_client import ConversationClient
 from agent_core.event_log import EventLog
 from agent_core.models import TaskQueues
+from agent_core.object_store import open_object_store
 from agent_core.settings import Settings
 from agent_core.temporal_client import connect_temporal
 
@@ -59,20 +60,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _announce(settings, keys)
-        temporal = await connect_temporal(settings, lazy=True)
         redis = aioredis.from_url(
             settings.redis_url, decode_responses=True, socket_connect_timeout=2
         )
         queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
         async with (
+            open_object_store(settings) as store,
             EventLog(
                 settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
             ) as log_,
             EventTail(settings.redis_url, log_, settings.api_stream_closed_check_seconds) as tail,
         ):
+            temporal = await connect_temporal(settings, store, lazy=True)
             app.state.agent = AppState(
                 settings=settings,
                 temporal=temporal,
+                store=store,
                 conversations=ConversationClient(temporal, settings.workflow_task_queue, queues),
                 events=log_,
                 tail=tail,

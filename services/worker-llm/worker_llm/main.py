@@ -20,6 +20,7 @@ from temporalio.worker import Worker
 from agent_core.event_log import EventLog
 from agent_core.legacy_workflow import AgentWorkflow
 from agent_core.models import AgentConfig, TaskQueues
+from agent_core.object_store import ObjectStore
 from agent_core.registry import TOOLS
 from agent_core.settings import Settings
 from agent_core.worker_host import run_service, worker_options
@@ -49,7 +50,9 @@ def agent_config(settings: Settings) -> AgentConfig:
     )
 
 
-def build_workers(client: Client, log: EventLog, settings: Settings) -> Sequence[Worker]:
+def build_workers(
+    client: Client, log: EventLog, store: ObjectStore, settings: Settings
+) -> Sequence[Worker]:
     llm = LegacyLLMActivities(chat_model_for(settings), log, agent_config(settings))
     activities: list[Callable[..., Any]] = [
         llm.load_config,

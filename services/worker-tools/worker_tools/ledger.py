@@ -1,7 +1,14 @@
-"""The side-effect ledger on Redis: one record per idempotency key.
+"""The side-effect ledger, kept in the object store: one record per idempotency key.
 
-``SET NX`` stores the first result for a key atomically; a retried tool run
-reads that record back instead of acting again.
+A side-effecting tool reserves, acts and commits: the workflow writes the call
+into its history before the tool runs (``tool_started``), the tool acts through
+``record_once`` with the run's idempotency key, and the activity's result
+commits it to history, after which the workflow never runs that call again. The
+act is a create-unless-present of the key's record (what a provider honouring
+an idempotency key does), so a retry after a crash reads the first record back
+instead of acting twice. The record lives in the object store (a directory,
+MinIO or S3), not in Redis: a Redis that restarts empty, or is wiped, repeats
+nothing.
 """
 
 from __future__ import annotations
@@ -9,26 +16,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import redis.asyncio as aioredis
+from agent_core.object_store import ObjectStore
 
-__all__ = ["RedisLedger"]
+__all__ = ["ObjectLedger", "ledger_key"]
 
 
-class RedisLedger:
-    def __init__(
-        self, redis_url: str, prefix: str = "ledger:", ttl_seconds: int = 30 * 24 * 3600
-    ) -> None:
-        self._redis = aioredis.from_url(redis_url, decode_responses=True)
-        self._prefix = prefix
-        self._ttl = ttl_seconds
+def ledger_key(idempotency_key: str) -> str:
+    return f"ledger/{idempotency_key}.json"
+
+
+class ObjectLedger:
+    def __init__(self, store: ObjectStore) -> None:
+        self._store = store
 
     async def record_once(self, key: str, value: dict[str, Any]) -> tuple[dict[str, Any], bool]:
-        name = self._prefix + key
-        created = await self._redis.set(name, json.dumps(value), nx=True, ex=self._ttl)
-        if created:
+        name = ledger_key(key)
+        if await self._store.create(name, json.dumps(value).encode()):
             return value, True
-        stored = await self._redis.get(name)
+        stored = await self._store.read(name)
         return (json.loads(stored) if stored else value), False
-
-    async def close(self) -> None:
-        await self._redis.aclose()

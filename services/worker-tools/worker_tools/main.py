@@ -12,20 +12,21 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from agent_core.events import EventSink
+from agent_core.object_store import ObjectStore
 from agent_core.registry import TOOLS
 from agent_core.settings import Settings
 from agent_core.worker_host import run_service, worker_options
 from worker_tools.activities import ToolActivities
-from worker_tools.ledger import RedisLedger
+from worker_tools.ledger import ObjectLedger
 from worker_tools.tools import load_handlers
 
 __all__ = ["build_workers", "main"]
 
 
-def build_workers(client: Client, sink: EventSink, settings: Settings) -> Sequence[Worker]:
-    activities = ToolActivities(
-        load_handlers(TOOLS.values()), RedisLedger(settings.redis_url), sink
-    )
+def build_workers(
+    client: Client, sink: EventSink, store: ObjectStore, settings: Settings
+) -> Sequence[Worker]:
+    activities = ToolActivities(load_handlers(TOOLS.values()), ObjectLedger(store), sink)
     return [
         Worker(
             client,
