@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterator
 
-import aioboto3
 import pytest
+from aiobotocore.session import get_session
 from temporalio.client import Client
 
 from agent_core.models import ConversationStatus
@@ -34,8 +34,13 @@ def s3_endpoint() -> Iterator[str]:
 
 @pytest.fixture
 async def s3_settings(s3_endpoint: str) -> AsyncIterator[dict[str, object]]:
-    session = aioboto3.Session(aws_access_key_id="test", aws_secret_access_key="test")
-    async with session.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1") as s3:
+    async with get_session().create_client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    ) as s3:
         await s3.create_bucket(Bucket=BUCKET)
     yield {
         "storage_url": f"s3://{BUCKET}",

@@ -1,6 +1,6 @@
 """Record workflow histories for the replay test (run by hand, not by pytest).
 
-    uv run python -m tests.replay.record     (from the repository root)
+    uv run python -m tests.replay.record [NAME ...]    (from the repository root)
 
 Runs a few representative conversations on a fresh dev server (the real
 workers, litellm to the fake LLM, Redis from ``REDIS_URL``) and saves every
@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -89,6 +90,25 @@ async def continue_as_new(stack: AgentStack) -> str:
         return len(s.transcript) == 16 and s.status == S.AWAITING_INPUT
 
     await stack.wait_for(cid, answered, within=60)
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
+async def long_conversation(stack: AgentStack) -> str:
+    """Thirty-four turns one after another: a page of the transcript is archived
+    (patch "transcript-archive"), then the run rolls over carrying the rest."""
+    turns = 34
+    stack.fake.script("plan", *(f"Answer {n}." for n in range(turns)))
+    cid = await stack.start("travel", "message 0")
+    for n in range(1, turns + 1):
+        await stack.wait_for(
+            cid, lambda s, n=n: s.last_seq >= 2 * n and s.status == S.AWAITING_INPUT
+        )
+        if n < turns:
+            await stack.conversations.send(stack.tenant, cid, f"message {n}")
+    snap = await stack.snapshot(cid)
+    assert snap.archive_pages >= 1, snap.archive_pages
     await stack.conversations.end(stack.tenant, cid)
     await stack.result(cid)
     return cid
@@ -202,6 +222,12 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
         approval_and_goal_switch,
         {},
     ),
+    # older lines archived to the object store, with all three patches
+    (
+        "conversation_transcript_archive",
+        long_conversation,
+        {"agent_max_turns_per_run": 30, "agent_history_window": 2},
+    ),
 ]
 
 
@@ -232,9 +258,14 @@ async def save_runs(client: Client, wid: str, name: str) -> list[Path]:
 async def main() -> None:
     HISTORIES.mkdir(parents=True, exist_ok=True)
     redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    # archived pages go to a scratch directory; payloads stay inline in the histories
+    os.environ["STORAGE_URL"] = f"file:{tempfile.mkdtemp(prefix='record-objects-')}"
     env = await start_dev_server()
     try:
+        wanted = set(sys.argv[1:])  # names to record; none: every scenario
         for name, scenario, overrides in SCENARIOS:
+            if wanted and name not in wanted:
+                continue
             async with (
                 FakeLLM() as fake,
                 agent_stack(env.client, fake, redis_url, **overrides) as stack,

@@ -44,6 +44,8 @@ def test_histories_are_checked_in() -> None:
         "conversation_idle_timeouts",  # the patched-in timers
         "conversation_approval_and_goal_switch",
         "conversation_one_batch_per_task_approval_and_goal_switch",  # with both patches
+        "conversation_transcript_archive_run1",  # a page archived (patch "transcript-archive")
+        "conversation_transcript_archive_run2",  # the run after, carrying the recent part
     } <= names
     assert sum(1 for n in names if n.startswith("conversation_continue_as_new_run")) >= 2
 

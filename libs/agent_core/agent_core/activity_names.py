@@ -8,6 +8,7 @@ implementations under these names with ``@activity.defn(name=...)``.
 from __future__ import annotations
 
 __all__ = [
+    "ARCHIVE_PAGE",
     "LOAD_CONFIG",
     "PLAN_STEP",
     "PLAN_TURN",
@@ -21,6 +22,8 @@ LOAD_CONFIG = "load_config"
 PLAN_STEP = "plan_step"
 SUMMARIZE = "summarize"
 RUN_TOOL = "run_tool"
+# writes a page of older transcript lines to the object store
+ARCHIVE_PAGE = "archive_transcript_page"
 # a local activity of the workflow worker: writes the workflow's events to the log
 PUBLISH_EVENTS = "publish_events"
 # called only by the 0.1 ``AgentWorkflow``, kept until its conversations end

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 __all__ = [
     "AgentConfig",
     "AgentStep",
+    "ArchivePageInput",
     "BusyPolicy",
     "ConversationInput",
     "ConversationSnapshot",
@@ -45,6 +46,7 @@ __all__ = [
     "ToolEditInput",
     "ToolPolicy",
     "ToolResult",
+    "TranscriptPage",
     "TurnContext",
     "ValidatePromptInput",
     "ValidationResult",
@@ -230,6 +232,10 @@ class ConversationSnapshot(_Model):
     last_seq: int
     run_number: int
     tool_policies: dict[str, ToolPolicy] = Field(default_factory=dict)
+    # the transcript's older lines live in archived pages: ``transcript`` starts
+    # at line ``archived_messages`` of the conversation
+    archived_messages: int = 0
+    archive_pages: int = 0
 
 
 # ---- updates -----------------------------------------------------------------
@@ -381,6 +387,24 @@ class SummarizeInput(_Model):
     messages: list[Message]
 
 
+class ArchivePageInput(_Model):
+    """A page of the transcript to keep in the object store: page ``page`` of the
+    conversation, its lines from ``first_index`` on."""
+
+    workflow_id: str
+    page: int
+    first_index: int
+    messages: list[Message]
+
+
+class TranscriptPage(_Model):
+    """An archived page as the object store keeps it."""
+
+    page: int
+    first_index: int
+    messages: list[Message]
+
+
 class RunToolInput(_Model):
     """``max_attempts`` mirrors the retry policy: the last attempt reports an
     unexpected error as a failed result instead of raising."""
@@ -407,10 +431,14 @@ class ConversationState(_ConversationFields):
     ``run_stopped``: the user stopped the run's turn, so it finishes cancelled.
     ``busy_policy`` is what a message sent while the agent answers does, unless
     the message names its own. ``tool_policies`` are this conversation's
-    overrides of the registry's.
+    overrides of the registry's. ``transcript`` is the recent part only: older
+    lines are written to the object store in pages (``archive_pages`` of them,
+    ``archived_messages`` lines), so the state stays small at any length.
     """
 
     events_written: int = 0
+    archived_messages: int = 0
+    archive_pages: int = 0
     run_id: str | None = None
     run_error: RunError | None = None
     run_stopped: bool = False

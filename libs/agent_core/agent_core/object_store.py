@@ -20,8 +20,11 @@ import tempfile
 from abc import abstractmethod
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlsplit
 
+from aiobotocore.session import get_session
+from botocore.exceptions import ClientError
 from pydantic import SecretStr
 from temporalio.contrib.aws.s3driver import S3StorageDriverClient
 
@@ -109,39 +112,53 @@ def _segment(part: str) -> str:
 
 
 class S3ObjectStore(ObjectStore):
-    """An S3 (or MinIO) bucket through aioboto3, reusing the SDK's S3 adapter."""
+    """An S3 (or MinIO) bucket through an aiobotocore client."""
 
-    def __init__(self, client: object, bucket: str) -> None:
-        from temporalio.contrib.aws.s3driver.aioboto3 import new_aioboto3_client
-
+    def __init__(self, client: Any, bucket: str) -> None:
         super().__init__(bucket)
         self._client = client
-        self._s3 = new_aioboto3_client(client)  # type: ignore[arg-type]
 
     async def object_exists(self, *, bucket: str, key: str) -> bool:
-        return await self._s3.object_exists(bucket=bucket, key=key)
+        try:
+            await self._client.head_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            if _status(exc) == 404:
+                return False
+            raise
+        return True
 
     async def get_object(self, *, bucket: str, key: str) -> bytes:
-        return await self._s3.get_object(bucket=bucket, key=key)
+        response = await self._client.get_object(Bucket=bucket, Key=key)
+        async with response["Body"] as body:
+            return await body.read()
+
+    async def read(self, key: str) -> bytes | None:
+        try:  # one request, not a HEAD then a GET
+            return await self.get_object(bucket=self.bucket, key=key)
+        except ClientError as exc:
+            if _status(exc) == 404:
+                return None
+            raise
 
     async def put_object(self, *, bucket: str, key: str, data: bytes) -> None:
-        await self._client.put_object(Bucket=bucket, Key=key, Body=data)  # type: ignore[attr-defined]
+        await self._client.put_object(Bucket=bucket, Key=key, Body=data)
 
     async def create(self, key: str, data: bytes) -> bool:
-        from botocore.exceptions import ClientError
-
         try:  # a conditional write: S3 and MinIO refuse it (412) when the key exists
-            await self._client.put_object(  # type: ignore[attr-defined]
-                Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*"
-            )
+            await self._client.put_object(Bucket=self.bucket, Key=key, Body=data, IfNoneMatch="*")
         except ClientError as exc:
-            if exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") in (409, 412):
+            if _status(exc) in (409, 412):
                 return False
             raise
         return True
 
     def describe(self) -> dict[str, str]:
-        return dict(self._s3.describe())
+        region = self._client.meta.region_name
+        return {"client_region": region} if region else {}
+
+
+def _status(exc: ClientError) -> int | None:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
 
 
 @contextlib.asynccontextmanager
@@ -151,15 +168,14 @@ async def open_object_store(settings: Settings) -> AsyncIterator[ObjectStore]:
     if url.scheme == "file":
         yield await asyncio.to_thread(FileObjectStore.at, url.netloc + url.path)
         return
-    import aioboto3
-
-    session = aioboto3.Session(
+    session = get_session()
+    async with session.create_client(
+        "s3",
+        region_name=settings.storage_s3_region,
+        endpoint_url=settings.storage_s3_endpoint_url,
         aws_access_key_id=_secret(settings.storage_s3_access_key_id),
         aws_secret_access_key=_secret(settings.storage_s3_secret_access_key),
-        region_name=settings.storage_s3_region,
-    )
-    endpoint = settings.storage_s3_endpoint_url
-    async with session.client("s3", endpoint_url=endpoint) as client:
+    ) as client:
         yield S3ObjectStore(client, url.netloc)
 
 

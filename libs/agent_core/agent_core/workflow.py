@@ -21,8 +21,9 @@ it waits for a confirmation). Events go to an outbox that one background
 task drains through the ``publish_events`` local activity, retried until
 the log has them. Activities add only what exists inside them (text deltas,
 tool progress). Summaries of older turns are made in the background, off the
-turn's path. All state is one ``ConversationState`` that continue-as-new
-carries whole.
+turn's path, and lines that neither the summary nor the model's window needs
+any more are archived in pages to the object store, so the state, which
+continue-as-new carries whole, stays small however long the conversation.
 
 Deterministic by construction: no I/O, clock or randomness outside
 Temporal's APIs; models and event builders come in through
@@ -49,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
     from agent_core.models import (
         AgentConfig,
         AgentStep,
+        ArchivePageInput,
         BusyPolicy,
         ConversationInput,
         ConversationSnapshot,
@@ -95,6 +97,9 @@ _ONE_BATCH_PER_TASK = "one-publish-batch-per-task"  # patch: conversations befor
 _UNDECIDED = "no decision came in time"
 # the idle and confirmation timers: histories recorded before them wait without one
 _TIMERS_PATCH = "idle-timers"
+# older transcript lines archived to the object store: histories before it keep them all
+_ARCHIVE_PATCH = "transcript-archive"
+ARCHIVE_PAGE_SIZE = 50
 _PUBLISH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     backoff_coefficient=2.0,
@@ -120,7 +125,7 @@ class ConversationWorkflow:
         self._outbox: list[ev.ConversationEvent] = []
         self._publishing = False
         self._closing = False
-        self._summary: asyncio.Task[None] | None = None
+        self._housekeeping: asyncio.Task[None] | None = None
         self._turn: tc.TurnInFlight | None = None
         self._idle_until: datetime | None = None
         if input.state is None:
@@ -151,7 +156,7 @@ class ConversationWorkflow:
                 await self._apply_decision(state.decision)
             else:
                 await self._converse(state.prompts.pop(0))
-            self._start_summary()
+            self._start_housekeeping()
             if self._should_roll_over():
                 await self._roll_over(publisher)
         await self._close(publisher)
@@ -324,6 +329,8 @@ class ConversationWorkflow:
             last_seq=s.next_seq - 1,
             run_number=s.run_number,
             tool_policies=s.tool_policies,
+            archived_messages=s.archived_messages,
+            archive_pages=s.archive_pages,
         )
 
     # ---- waiting, and the timers ----------------------------------------------------
@@ -565,16 +572,24 @@ class ConversationWorkflow:
         except ActivityError:
             return ToolResult(call_id=call.id, name=call.name, ok=False, error=_TOOL_BROKEN)
 
-    def _start_summary(self) -> None:
-        """Fold lines that left the window into the summary, in the background:
-        the next turn does not wait for it (it sees the unsummarised lines)."""
+    def _start_housekeeping(self) -> None:
+        """Fold lines that left the window into the summary, then archive what
+        neither the summary nor the window needs, in the background: the next
+        turn does not wait (it sees the unsummarised lines)."""
         state, window = self._state, self._config.history_window
-        if self._summary is not None and not self._summary.done():
+        if state.ended or (self._housekeeping is not None and not self._housekeeping.done()):
             return
         end = len(state.transcript) - window
-        if state.ended or end - state.summarized_upto < max(2, window // 2):
-            return
-        self._summary = asyncio.create_task(self._summarize(end))
+        summary_due = end - state.summarized_upto >= max(2, window // 2)
+        if summary_due or self._archive_due():
+            self._housekeeping = asyncio.create_task(self._housekeep(end if summary_due else None))
+
+    async def _housekeep(self, summary_end: int | None) -> None:
+        if summary_end is not None:
+            await self._summarize(summary_end)
+        while self._archive_due():
+            if not await self._archive_page():
+                break
 
     async def _summarize(self, end: int) -> None:
         state = self._state
@@ -591,6 +606,41 @@ class ConversationWorkflow:
             state.summarized_upto = end
         except ActivityError:
             workflow.logger.warning("summary not refreshed; keeping the previous one")
+
+    def _archive_due(self) -> bool:
+        """A page of lines is both summarised and outside any turn's window.
+        Histories from before the archive existed never archive on replay."""
+        archivable = min(self._state.summarized_upto, self._context_start())
+        return archivable >= ARCHIVE_PAGE_SIZE and workflow.patched(_ARCHIVE_PATCH)
+
+    async def _archive_page(self) -> bool:
+        """Write the oldest page to the object store, then drop it from the state;
+        on failure the lines stay (the next turn tries again)."""
+        state = self._state
+        page = ArchivePageInput(
+            workflow_id=workflow.info().workflow_id,
+            page=state.archive_pages,
+            first_index=state.archived_messages,
+            messages=state.transcript[:ARCHIVE_PAGE_SIZE],
+        )
+        try:
+            await workflow.execute_activity(
+                act.ARCHIVE_PAGE,
+                page,  # on the worker that runs this workflow (where the archiver is)
+                task_queue=workflow.info().task_queue,
+                start_to_close_timeout=timedelta(seconds=30),
+                retry_policy=RetryPolicy(
+                    maximum_attempts=5, maximum_interval=timedelta(seconds=10)
+                ),
+            )
+        except ActivityError:
+            workflow.logger.warning("transcript page %d not archived yet", page.page)
+            return False
+        del state.transcript[:ARCHIVE_PAGE_SIZE]
+        state.summarized_upto -= ARCHIVE_PAGE_SIZE
+        state.archived_messages += ARCHIVE_PAGE_SIZE
+        state.archive_pages += 1
+        return True
 
     def _llm_options(self) -> dict[str, object]:
         config = self._config
@@ -686,10 +736,10 @@ class ConversationWorkflow:
     async def _close(self, publisher: asyncio.Task[None]) -> None:
         """The end: answer what is still queued, write the end, let handlers finish."""
         state = self._state
-        if self._summary is not None:  # nobody will read it; let the cancel settle
-            self._summary.cancel()
+        if self._housekeeping is not None:  # nobody will read it; let the cancel settle
+            self._housekeeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._summary
+                await self._housekeeping
         await workflow.wait_condition(workflow.all_handlers_finished)
         seq = state.next_seq - 1
         if state.pending_call is not None:
@@ -708,8 +758,8 @@ class ConversationWorkflow:
         await self._drained(publisher)
 
     async def _roll_over(self, publisher: asyncio.Task[None]) -> None:
-        if self._summary is not None:
-            await self._summary
+        if self._housekeeping is not None:
+            await self._housekeeping
         await workflow.wait_condition(workflow.all_handlers_finished)
         await self._drained(publisher)
         state = self._state
@@ -745,17 +795,20 @@ class ConversationWorkflow:
     def _context(self, seq: int) -> TurnContext:
         """The turn's view: the summary plus every line it does not cover yet, at
         least the configured window and at most twice it."""
-        s, window = self._state, self._config.history_window
-        count = len(s.transcript)
-        start = max(min(s.summarized_upto, count - window), count - 2 * window, 0)
+        s = self._state
         return TurnContext(
             conversation_id=s.conversation_id,
             goal_id=s.goal_id,
             summary=s.summary,
-            window=s.transcript[start:],
+            window=s.transcript[self._context_start() :],
             seq=seq,
             max_attempts=LLM_ATTEMPTS,
         )
+
+    def _context_start(self) -> int:
+        s, window = self._state, self._config.history_window
+        count = len(s.transcript)
+        return max(min(s.summarized_upto, count - window), count - 2 * window, 0)
 
     def _attempt_messages(self, seq: int) -> list[str]:
         """Every text message a model call of this turn may have opened."""

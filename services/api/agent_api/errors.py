@@ -177,11 +177,12 @@ _DESCRIPTIONS = {
     404: "No such conversation for this caller",
     409: "The conversation cannot take this now (ended, nothing pending or running, "
     "the agent busy, a tool running)",
+    410: "An archived transcript page is no longer in the object store",
     413: "The message is too long",
     422: "The request body or parameters are not valid (an unknown goal or tool, "
     "edited arguments that do not fit the tool's schema)",
     429: "Rate limit or message queue full",
-    503: "Temporal or Redis unavailable; see Retry-After",
+    503: "Temporal, Redis or the object store unavailable; see Retry-After",
 }
 
 

@@ -179,11 +179,23 @@ class Accepted(BaseModel):
     )
 
 
+def page_cursor(page: int) -> str | None:
+    """The cursor that fetches archived page ``page`` (none before the first)."""
+    return f"page-{page}" if page >= 0 else None
+
+
 class ConversationPublic(BaseModel):
     id: str
     goal: str
     status: ConversationStatus
-    transcript: list[Message]
+    transcript: list[Message] = Field(
+        description="The recent part of the transcript; older lines come page by page "
+        "from GET .../messages?before=older_messages"
+    )
+    first_index: int = Field(description="The position of transcript[0] in the whole conversation")
+    older_messages: str | None = Field(
+        description="Cursor for the page before transcript[0]; null when nothing is older"
+    )
     pending_tool_call: ToolCall | None
     queued_messages: list[str]
     last_seq: int
@@ -199,12 +211,24 @@ class ConversationPublic(BaseModel):
             goal=snap.goal_id,
             status=snap.status,
             transcript=snap.transcript,
+            first_index=snap.archived_messages,
+            older_messages=page_cursor(snap.archive_pages - 1),
             pending_tool_call=snap.pending_call,
             queued_messages=[p.text for p in snap.queued_prompts],
             last_seq=snap.last_seq,
             events_url=events_url,
             tool_policies=snap.tool_policies,
         )
+
+
+class MessagePage(BaseModel):
+    """A stretch of the transcript, oldest line first, and the cursor to the one before."""
+
+    messages: list[Message]
+    first_index: int = Field(description="The position of messages[0] in the whole conversation")
+    older_messages: str | None = Field(
+        description="Cursor for the page before this one; null at the conversation's start"
+    )
 
 
 class ConversationListItem(BaseModel):

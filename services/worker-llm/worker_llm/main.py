@@ -1,4 +1,4 @@
-"""worker-llm: hosts the conversation workflow, its event writer and the LLM activities.
+"""worker-llm: hosts the conversation workflow, its event writer and archiver, and the LLM activities.
 
 The workflow worker on ``WORKFLOW_TASK_QUEUE`` also runs the LLM activities,
 so a workflow's model calls are dispatched to it eagerly, with no task-queue
@@ -23,8 +23,10 @@ from agent_core.models import AgentConfig, TaskQueues
 from agent_core.object_store import ObjectStore
 from agent_core.registry import TOOLS
 from agent_core.settings import Settings
+from agent_core.transcript_archive import TranscriptArchive
 from agent_core.worker_host import run_service, worker_options
 from agent_core.workflow import ConversationWorkflow
+from worker_llm.archiver import TranscriptArchiver
 from worker_llm.chat_model import chat_model_for
 from worker_llm.legacy import LegacyLLMActivities
 from worker_llm.publisher import EventPublisher
@@ -70,6 +72,7 @@ def build_workers(
             activities=[
                 *activities,
                 EventPublisher(log, settings.events_ended_retention_seconds).publish_events,
+                TranscriptArchiver(TranscriptArchive(store)).archive_transcript_page,
             ],
             **options,
         )

@@ -33,6 +33,8 @@ __all__ = [
 
 DONE_TOOL = "done"
 REFUSE_TOOL = "refuse"
+# a tool result is cut to this many characters in a prompt, so one large result never fills the model's context
+TOOL_OUTPUT_CHARS = 16_000
 
 _DONE_SPEC: dict[str, Any] = {
     "type": "function",
@@ -222,11 +224,25 @@ def _render_tool(
         else {}
     )
     content = json.dumps(
-        {"ok": result.ok, "output": result.output, "error": result.error, **_rejection(m), **edited}
+        {"ok": result.ok, "output": _bounded(result.output), "error": result.error}
+        | _rejection(m)
+        | edited
     )
     if result.call_id in proposed:
         return {"role": "tool", "tool_call_id": result.call_id, "content": content}
     return {"role": "user", "content": f"[result of {result.name}: {content}]"}
+
+
+def _bounded(output: dict[str, Any] | None) -> Any:
+    """A large tool result reaches the model cut to its first ``TOOL_OUTPUT_CHARS``
+    characters (the transcript and the archive keep it whole)."""
+    text = json.dumps(output)
+    if len(text) <= TOOL_OUTPUT_CHARS:
+        return output
+    return {
+        "truncated": f"the first {TOOL_OUTPUT_CHARS} of {len(text)} characters",
+        "start": text[:TOOL_OUTPUT_CHARS],
+    }
 
 
 def _rejection(m: Message) -> dict[str, Any]:

@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Awaitable
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Request, status
+from fastapi import APIRouter, Header, Query, Request, status
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from agent_api.deps import ConversationId, CurrentTenant, State
@@ -29,12 +29,16 @@ from agent_api.schemas import (
     GoalSwitch,
     GoalSwitched,
     MessageCreate,
+    MessagePage,
     StopRequest,
     ToolConfirmation,
     ToolEdit,
     ToolRejection,
+    page_cursor,
 )
+from agent_api.transcript_pages import read_page
 from agent_api.updates import check_message, send_update
+from agent_core.conversation_ids import workflow_id
 from agent_core.errors import UnknownGoal
 from agent_core.models import ConversationStatus, ToolDecisionResult
 from agent_core.registry import SWITCH_GOAL_TOOL, TOOLS, get_goal
@@ -151,9 +155,41 @@ async def list_conversations(
 async def get_conversation(
     conversation_id: ConversationId, request: Request, state: State, tenant: CurrentTenant
 ) -> ConversationPublic:
-    """Status, whole transcript and the tool call waiting for confirmation."""
+    """Status, the recent transcript (with the cursor to older lines) and the tool
+    call waiting for confirmation."""
     snap = await guarded(state.conversations.snapshot(tenant, conversation_id))
     return ConversationPublic.from_snapshot(snap, _events_url(request, conversation_id))
+
+
+PageCursor = Annotated[
+    str | None,
+    Query(
+        pattern=r"^page-[0-9]{1,9}$",
+        description="A cursor from older_messages: the page of lines before it",
+    ),
+]
+
+
+@router.get("/{conversation_id}/messages", responses=error_responses(401, 404, 410, 422, 429, 503))
+async def list_messages(
+    conversation_id: ConversationId, state: State, tenant: CurrentTenant, before: PageCursor = None
+) -> MessagePage:
+    """The transcript page by page, newest first: without ``before`` the recent
+    part, then each ``older_messages`` cursor fetches the page before, from the
+    object store where the conversation archived it. Nothing is dropped."""
+    snap = await guarded(state.conversations.snapshot(tenant, conversation_id))
+    if before is None:
+        older = page_cursor(snap.archive_pages - 1)
+        return MessagePage(
+            messages=snap.transcript, first_index=snap.archived_messages, older_messages=older
+        )
+    number = int(before.removeprefix("page-"))
+    if number >= snap.archive_pages:
+        raise ApiError(422, "bad_cursor", f"this conversation has no page {number}")
+    page = await read_page(state, workflow_id(tenant, conversation_id), number)
+    return MessagePage(
+        messages=page.messages, first_index=page.first_index, older_messages=page_cursor(number - 1)
+    )
 
 
 @router.post(
