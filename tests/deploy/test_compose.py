@@ -23,16 +23,29 @@ from deploy_support import (
 
 # Services we build from ./Dockerfile, and the one-shot set-up jobs.
 APP_SERVICES = {"api", "worker-llm", "worker-tools"}
-ONE_SHOT = {"temporal-schema", "temporal-setup"}
+ONE_SHOT = {"temporal-schema", "temporal-setup", "minio-setup"}
+# What each app container must be given to open the one shared object store.
+STORAGE_KEYS = {
+    "STORAGE_URL",
+    "STORAGE_S3_ENDPOINT_URL",
+    "STORAGE_S3_REGION",
+    "STORAGE_S3_ACCESS_KEY_ID",
+    "STORAGE_S3_SECRET_ACCESS_KEY",
+}
 
 
 def compose(*args: str, compose_file: Path = COMPOSE_FILE) -> str:
     return run([tool("docker-compose"), "-f", str(compose_file), *args]).stdout
 
 
-def resolved(*profiles: str, compose_file: Path = COMPOSE_FILE) -> dict:
-    """The project as Compose resolves it (anchors merged, env files read)."""
+def resolved(
+    *profiles: str, compose_file: Path = COMPOSE_FILE, env_file: Path | None = None
+) -> dict:
+    """The project as Compose resolves it (anchors merged, env files read);
+    env_file: the interpolation variables (`--env-file`)."""
     flags = [f for p in profiles for f in ("--profile", p)]
+    if env_file is not None:
+        flags += ["--env-file", str(env_file)]
     return json.loads(compose(*flags, "config", "--format", "json", compose_file=compose_file))
 
 
@@ -62,7 +75,7 @@ def test_compose_spec_schema() -> None:
 
 
 def test_expected_services(project: dict) -> None:
-    expected = {"postgresql", "temporal", "temporal-ui", "redis", "fake-llm"}
+    expected = {"postgresql", "temporal", "temporal-ui", "redis", "minio", "fake-llm"}
     assert expected | APP_SERVICES | ONE_SHOT == set(project["services"])
 
 
@@ -128,9 +141,12 @@ def test_start_up_order(project: dict) -> None:
     assert deps("temporal") == {"temporal-schema": "service_completed_successfully"}
     assert deps("temporal-setup") == {"temporal": "service_healthy"}
     assert deps("temporal-ui") == {"temporal": "service_healthy"}
+    assert deps("minio-setup") == {"minio": "service_healthy"}
     for name in APP_SERVICES:
         d = deps(name)
         assert d["temporal-setup"] == "service_completed_successfully", name
+        # the bucket exists before any service opens it (they never create it)
+        assert d["minio-setup"] == "service_completed_successfully", name
         assert d["redis"] == "service_healthy", name
         assert d["temporal"] == "service_healthy", name
     # worker-llm waits for the fake LLM, and goes on without it (a real model).
@@ -141,7 +157,7 @@ def test_start_up_order(project: dict) -> None:
 
 
 def test_named_volumes(project: dict) -> None:
-    assert {"postgres-data", "redis-data"} <= set(project["volumes"])
+    assert {"postgres-data", "redis-data", "minio-data"} <= set(project["volumes"])
     mounts = {
         (name, m["source"], m["target"])
         for name, svc in project["services"].items()
@@ -150,6 +166,8 @@ def test_named_volumes(project: dict) -> None:
     }
     assert ("postgresql", "postgres-data", "/var/lib/postgresql/data") in mounts
     assert ("redis", "redis-data", "/data") in mounts
+    assert ("minio", "minio-data", "/data") in mounts
+    assert project["services"]["minio"]["command"] == ["server", "/data"]
 
 
 def test_temporal_uses_server_image_and_dynamic_config(project: dict) -> None:
@@ -231,6 +249,78 @@ def test_repo_root_env_file_overrides_defaults(tmp_path: Path) -> None:
     assert llm["LLM_API_KEY"] == "sk-test"
     assert llm["LLM_API_BASE"] == ""
     assert env["api"]["environment"]["API_KEYS"] == "k:acme"
+
+
+def _storage_env(project: dict) -> dict[str, dict[str, str]]:
+    return {
+        name: {
+            k: v for k, v in project["services"][name]["environment"].items() if k in STORAGE_KEYS
+        }
+        for name in APP_SERVICES
+    }
+
+
+def _check_one_shared_store(project: dict) -> dict[str, str]:
+    """Every app container opens the same MinIO bucket, the one minio-setup
+    creates, with MinIO's credentials; returns that storage environment."""
+    services = project["services"]
+    envs = _storage_env(project)
+    for name, env in envs.items():
+        assert set(env) == STORAGE_KEYS, f"{name} lacks {STORAGE_KEYS - set(env)}"
+    first, *others = envs.values()
+    assert all(env == first for env in others), envs
+    assert first["STORAGE_URL"].startswith("s3://"), "a file: store is per container"
+    assert first["STORAGE_S3_ENDPOINT_URL"] == "http://minio:9000"
+    minio = services["minio"]["environment"]
+    assert first["STORAGE_S3_ACCESS_KEY_ID"] == minio["MINIO_ROOT_USER"]
+    assert first["STORAGE_S3_SECRET_ACCESS_KEY"] == minio["MINIO_ROOT_PASSWORD"]
+    setup = services["minio-setup"]
+    assert setup["environment"]["MINIO_ROOT_USER"] == minio["MINIO_ROOT_USER"]
+    assert setup["environment"]["MINIO_ROOT_PASSWORD"] == minio["MINIO_ROOT_PASSWORD"]
+    assert first["STORAGE_URL"] == f"s3://{setup['environment']['STORAGE_BUCKET']}"
+    script = " ".join(setup["command"])
+    assert "mc mb --ignore-existing" in script and "STORAGE_BUCKET" in script
+    return first
+
+
+def test_every_app_service_opens_the_one_minio_bucket(
+    project: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = _check_one_shared_store(project)
+    # and the services accept it (bucket name pattern, endpoint)
+    from agent_core.settings import Settings
+
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    settings = Settings()
+    assert settings.storage_url == env["STORAGE_URL"]
+    assert settings.storage_s3_secret_access_key is not None
+
+
+def test_minio_images_are_pinned_and_nothing_is_published(project: dict) -> None:
+    for name, repo in (("minio", "minio/minio:"), ("minio-setup", "minio/mc:")):
+        image = project["services"][name]["image"]
+        assert image.startswith(repo) and image.split(":", 1)[1].startswith("RELEASE."), image
+    # The store is reached on the compose network only (as Redis and Postgres are).
+    assert "ports" not in project["services"]["minio"]
+
+
+def test_storage_survives_a_dotenv_and_follows_the_compose_knobs(tmp_path: Path) -> None:
+    """A repo-root .env written for `make run` (a directory store) must not give
+    each container a directory of its own; MinIO's credentials and the bucket
+    set through --env-file change on both sides together."""
+    compose_file = isolated_copy(
+        tmp_path,
+        dotenv="STORAGE_URL=file:data/objects\nSTORAGE_S3_ENDPOINT_URL=http://elsewhere:9000\n",
+    )
+    knobs = tmp_path / "compose-knobs.env"
+    knobs.write_text(
+        "MINIO_ROOT_USER=operator\nMINIO_ROOT_PASSWORD=not-the-default-1\nSTORAGE_BUCKET=agent-b\n"
+    )
+    env = _check_one_shared_store(resolved(compose_file=compose_file, env_file=knobs))
+    assert env["STORAGE_URL"] == "s3://agent-b"
+    assert env["STORAGE_S3_ACCESS_KEY_ID"] == "operator"
+    assert env["STORAGE_S3_SECRET_ACCESS_KEY"] == "not-the-default-1"
 
 
 def test_env_example_documents_every_setting() -> None:

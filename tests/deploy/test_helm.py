@@ -10,7 +10,11 @@ from deploy_support import CHART, CHART_CI_VALUES, SETUP_SCRIPT, console_scripts
 
 COMPONENTS = ("api", "worker-llm", "worker-tools")
 RELEASE = "rel"
-VALUE_SETS = {"default": [], "all-features": ["-f", str(CHART_CI_VALUES)]}
+# The chart's defaults plus its one required value (no bucket: the render fails).
+BUCKET = "agent-objects"
+REQUIRED = ["--set", f"storage.bucket={BUCKET}"]
+VALUE_SETS = {"default": REQUIRED, "all-features": ["-f", str(CHART_CI_VALUES)]}
+STORAGE_KEYS = ("STORAGE_S3_ACCESS_KEY_ID", "STORAGE_S3_SECRET_ACCESS_KEY")
 
 
 def template(helm: str, *args: str) -> str:
@@ -44,6 +48,24 @@ def full(rendered: dict[str, str]) -> list[dict]:
     return objects(rendered["all-features"])
 
 
+def container_env(objs: list[dict], component: str) -> dict[str, object]:
+    """The environment a component's container gets: its envFrom ConfigMaps
+    resolved to their values, then its env (a Secret key as ("secret", name,
+    key, optional))."""
+    maps = by_kind(objs, "ConfigMap")
+    (c,) = by_kind(objs, "Deployment")[name(component)]["spec"]["template"]["spec"]["containers"]
+    env: dict[str, object] = {}
+    for source in c.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(maps[source["configMapRef"]["name"]]["data"])
+    for e in c.get("env", []):
+        ref = e.get("valueFrom", {}).get("secretKeyRef")
+        env[e["name"]] = (
+            ("secret", ref["name"], ref["key"], ref.get("optional", False)) if ref else e["value"]
+        )
+    return env
+
+
 def pod_specs(objs: list[dict]) -> dict[str, dict]:
     return {
         f"{o['kind']}/{o['metadata']['name']}": o["spec"]["template"]["spec"]
@@ -70,9 +92,10 @@ def test_kubernetes_validate_strict(rendered: dict[str, str], values: str) -> No
 
 
 def test_notes_render(helm: str) -> None:
-    out = run([helm, "install", RELEASE, str(CHART), "--dry-run=client"]).stdout
+    out = run([helm, "install", RELEASE, str(CHART), "--dry-run=client", *REQUIRED]).stdout
     notes = out.split("NOTES:", 1)[1]
     assert f"port-forward svc/{name('api')}" in notes
+    assert f"s3://{BUCKET}" in notes and "lifecycle" in notes
 
 
 @pytest.mark.parametrize(
@@ -85,10 +108,14 @@ def test_notes_render(helm: str) -> None:
         "temporal.address=no-port",
         "workerLlm.autoscaling.enabled=maybe",
         "ingress.hosts[0].paths[0].pathType=Sometimes",
+        "storage.bucket=Not_A_Bucket",
+        "storage.s3.endpointUrl=minio:9000",
+        "storage.payloadThresholdBytes=-1",
+        "storage.s3.accessKeyIdKey=",
     ],
 )
 def test_values_schema_rejects(helm: str, bad: str) -> None:
-    proc = run([helm, "template", RELEASE, str(CHART), "--set", bad], check=False)
+    proc = run([helm, "template", RELEASE, str(CHART), *REQUIRED, "--set", bad], check=False)
     assert proc.returncode != 0 and "schema" in proc.stderr, proc.stderr
 
 
@@ -172,13 +199,14 @@ def test_each_component_gets_only_its_secrets(default: list[dict]) -> None:
         c = deps[name(component)]["spec"]["template"]["spec"]["containers"][0]
         return {e["name"] for e in c["env"] if "secretKeyRef" in e.get("valueFrom", {})}
 
-    assert secret_keys("api") == {"REDIS_URL", "TEMPORAL_API_KEY", "API_KEYS"}
-    assert secret_keys("worker-llm") == {"REDIS_URL", "TEMPORAL_API_KEY", "LLM_API_KEY"}
-    assert secret_keys("worker-tools") == {"REDIS_URL", "TEMPORAL_API_KEY"}
+    storage = set(STORAGE_KEYS)
+    assert secret_keys("api") == {"REDIS_URL", "TEMPORAL_API_KEY", "API_KEYS", *storage}
+    assert secret_keys("worker-llm") == {"REDIS_URL", "TEMPORAL_API_KEY", "LLM_API_KEY", *storage}
+    assert secret_keys("worker-tools") == {"REDIS_URL", "TEMPORAL_API_KEY", *storage}
 
 
 def test_existing_secret(helm: str) -> None:
-    objs = objects(template(helm, "--set", "secrets.existingSecret=agent-secrets"))
+    objs = objects(template(helm, *REQUIRED, "--set", "secrets.existingSecret=agent-secrets"))
     assert not by_kind(objs, "Secret")
     refs = {
         e["valueFrom"]["secretKeyRef"]["name"]
@@ -324,5 +352,138 @@ def test_temporal_setup_job(default: list[dict], full: list[dict]) -> None:
 
 
 def test_temporal_setup_can_be_disabled(helm: str) -> None:
-    objs = objects(template(helm, "--set", "temporalSetup.enabled=false"))
+    objs = objects(template(helm, *REQUIRED, "--set", "temporalSetup.enabled=false"))
     assert not by_kind(objs, "Job")
+
+
+# --- object store -------------------------------------------------------------
+
+
+def test_no_bucket_fails_the_render_with_a_clear_message(helm: str) -> None:
+    """No silent per-pod directory: without storage.bucket nothing renders nor
+    installs (`helm lint` lets `fail` through by design, so it is no check here)."""
+    for cmd in (["template", RELEASE], ["install", RELEASE, "--dry-run=client"]):
+        proc = run([helm, *cmd, str(CHART)], check=False)
+        assert proc.returncode != 0, cmd
+        assert "storage.bucket is required" in proc.stderr + proc.stdout, cmd
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_every_app_container_opens_the_one_bucket(
+    default: list[dict], full: list[dict], values: str
+) -> None:
+    objs = default if values == "default" else full
+    storage = {
+        c: {k: v for k, v in container_env(objs, c).items() if k.startswith("STORAGE_")}
+        for c in COMPONENTS
+    }
+    first = storage["api"]
+    for component, env in storage.items():
+        assert env == first, f"{component} opens another store than api: {env} != {first}"
+        assert str(env.get("STORAGE_URL", "")).startswith("s3://"), component
+        assert "STORAGE_PAYLOAD_THRESHOLD_BYTES" in env, component
+        for key in STORAGE_KEYS:
+            assert isinstance(env.get(key), tuple), f"{component}: {key} is not from a Secret"
+    if values == "default":
+        assert first["STORAGE_URL"] == f"s3://{BUCKET}"
+        assert first["STORAGE_PAYLOAD_THRESHOLD_BYTES"] == "262144"
+        assert "STORAGE_S3_ENDPOINT_URL" not in first and "STORAGE_S3_REGION" not in first
+    else:
+        assert first["STORAGE_URL"] == "s3://acme-durable-agent"
+        assert first["STORAGE_S3_ENDPOINT_URL"].startswith("https://minio.")
+        assert first["STORAGE_S3_REGION"] == "eu-west-1"
+        # a Secret of the operator's, its own key names, required
+        assert first["STORAGE_S3_ACCESS_KEY_ID"] == (
+            "secret",
+            "object-store-credentials",
+            "accesskey",
+            False,
+        )
+        assert first["STORAGE_S3_SECRET_ACCESS_KEY"] == (
+            "secret",
+            "object-store-credentials",
+            "secretkey",
+            False,
+        )
+    fake = container_env(full, "fake-llm")
+    assert not [k for k in fake if k.startswith("STORAGE_")], "the fake LLM needs no store"
+
+
+def test_storage_key_pair_from_values_lands_in_the_charts_secret(
+    helm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    objs = objects(
+        template(
+            helm,
+            *REQUIRED,
+            "--set",
+            "storage.s3.accessKeyId=AKIAEXAMPLE",
+            "--set",
+            "storage.s3.secretAccessKey=s3cr3t",
+        )
+    )
+    (secret,) = by_kind(objs, "Secret").values()
+    assert secret["stringData"]["STORAGE_S3_ACCESS_KEY_ID"] == "AKIAEXAMPLE"
+    assert secret["stringData"]["STORAGE_S3_SECRET_ACCESS_KEY"] == "s3cr3t"
+    from agent_core.settings import Settings
+
+    for component in COMPONENTS:
+        env = container_env(objs, component)
+        for key in STORAGE_KEYS:
+            assert env[key][:3] == ("secret", secret["metadata"]["name"], key), component  # type: ignore[index]
+            assert key in secret["stringData"]
+        # what the pod would see: the services accept it
+        for key, value in env.items():
+            if isinstance(value, tuple):
+                value = secret["stringData"].get(value[2], "")
+            monkeypatch.setenv(key, value)
+        settings = Settings()
+        assert settings.storage_url == f"s3://{BUCKET}"
+        assert settings.storage_s3_secret_access_key is not None
+        assert settings.storage_s3_secret_access_key.get_secret_value() == "s3cr3t"
+
+
+def test_storage_without_credentials_leaves_boto_its_chain(default: list[dict]) -> None:
+    """IRSA / EKS Pod Identity: no key pair anywhere, and the optional refs let
+    the pods start with none (the service account carries the role)."""
+    (secret,) = by_kind(default, "Secret").values()
+    assert not set(STORAGE_KEYS) & set(secret["stringData"])
+    for component in COMPONENTS:
+        env = container_env(default, component)
+        for key in STORAGE_KEYS:
+            assert env[key] == ("secret", secret["metadata"]["name"], key, True), component
+
+
+def test_storage_key_pair_read_from_secrets_existing_secret(helm: str) -> None:
+    objs = objects(template(helm, *REQUIRED, "--set", "secrets.existingSecret=agent-secrets"))
+    for component in COMPONENTS:
+        env = container_env(objs, component)
+        for key in STORAGE_KEYS:
+            assert env[key] == ("secret", "agent-secrets", key, True), component
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (
+            ["storage.s3.existingSecret=creds", "storage.s3.accessKeyId=a"],
+            "not both",
+        ),
+        (["storage.s3.accessKeyId=a"], "go together"),
+        (["storage.s3.secretAccessKey=b"], "go together"),
+        (
+            [
+                "secrets.existingSecret=agent-secrets",
+                "storage.s3.accessKeyId=a",
+                "storage.s3.secretAccessKey=b",
+            ],
+            "STORAGE_S3_ACCESS_KEY_ID",
+        ),
+    ],
+)
+def test_storage_credentials_that_would_be_ignored_fail_the_render(
+    helm: str, sets: list[str], message: str
+) -> None:
+    flags = [f for s in sets for f in ("--set", s)]
+    proc = run([helm, "template", RELEASE, str(CHART), *REQUIRED, *flags], check=False)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr

@@ -125,8 +125,55 @@ fake-llm: fakeLlm
 {{- end }}
 
 {{/*
+The object store's settings, checked: one S3 bucket for every component (no
+per-pod directory), and at most one source of S3 credentials. Included by the
+ConfigMap, which every release renders.
+*/}}
+{{- define "durable-agent.storageUrl" -}}
+{{- $s := .Values.storage }}
+{{- if not $s.bucket }}
+{{- fail "storage.bucket is required: the S3 bucket that api, worker-llm and worker-tools share (Temporal payloads over storage.payloadThresholdBytes, transcript pages, the side-effect ledger). Create it first; see the chart README, Storage." }}
+{{- end }}
+{{- if and $s.s3.existingSecret (or $s.s3.accessKeyId $s.s3.secretAccessKey) }}
+{{- fail "storage.s3: set existingSecret or accessKeyId/secretAccessKey, not both" }}
+{{- end }}
+{{- if ne (empty $s.s3.accessKeyId) (empty $s.s3.secretAccessKey) }}
+{{- fail "storage.s3: accessKeyId and secretAccessKey go together (neither: boto's credential chain, e.g. IRSA)" }}
+{{- end }}
+{{- if and .Values.secrets.existingSecret $s.s3.accessKeyId }}
+{{- fail "storage.s3.accessKeyId/secretAccessKey are not used with secrets.existingSecret (the chart creates no Secret): put them in that Secret as STORAGE_S3_ACCESS_KEY_ID / STORAGE_S3_SECRET_ACCESS_KEY, or name a Secret in storage.s3.existingSecret" }}
+{{- end }}
+{{- printf "s3://%s" $s.bucket }}
+{{- end }}
+
+{{/*
+The S3 key pair of the object store, for every component but the fake LLM:
+from storage.s3.existingSecret (its keys required), else the optional
+STORAGE_S3_* keys of the chart's Secret; absent keys leave boto's chain (IRSA).
+*/}}
+{{- define "durable-agent.storageSecretEnv" -}}
+{{- $s3 := .Values.storage.s3 }}
+{{- $pairs := list (list "STORAGE_S3_ACCESS_KEY_ID" $s3.accessKeyIdKey) (list "STORAGE_S3_SECRET_ACCESS_KEY" $s3.secretAccessKeyKey) }}
+{{- range $pairs }}
+- name: {{ index . 0 }}
+  valueFrom:
+    secretKeyRef:
+      {{- if $s3.existingSecret }}
+      name: {{ $s3.existingSecret }}
+      key: {{ index . 1 }}
+      optional: false
+      {{- else }}
+      name: {{ include "durable-agent.secretName" $ }}
+      key: {{ index . 0 }}
+      optional: true
+      {{- end }}
+{{- end }}
+{{- end }}
+
+{{/*
 Environment entries read from the Secret, per component: each gets only what it
-uses. REDIS_URL is required; the others are optional keys.
+uses. REDIS_URL is required; the others are optional keys. All three get the
+object store's key pair (durable-agent.storageSecretEnv).
 */}}
 {{- define "durable-agent.secretEnv" -}}
 {{- $secret := include "durable-agent.secretName" .root }}
@@ -145,6 +192,9 @@ uses. REDIS_URL is required; the others are optional keys.
       name: {{ $secret }}
       key: {{ . }}
       optional: {{ ne . "REDIS_URL" }}
+{{- end }}
+{{- if $keys }}
+{{- include "durable-agent.storageSecretEnv" .root }}
 {{- end }}
 {{- end }}
 
