@@ -301,6 +301,8 @@ class SnapshotState(_Camel):
     goal: str
     status: ConversationStatus
     transcript: list[SnapshotMessage]
+    first_index: int  # transcript[0]'s line in the whole conversation
+    older_messages: str | None  # cursor for GET .../messages, for the lines before
     pending_tool_call: SnapshotToolCall | None
     queued_messages: list[str]
     last_seq: int
@@ -313,6 +315,8 @@ class SnapshotState(_Camel):
                 "goal": snap.goal_id,
                 "status": snap.status,
                 "transcript": [m.model_dump() for m in snap.transcript],
+                "first_index": snap.archived_messages,
+                "older_messages": page_cursor(snap.archive_pages - 1),
                 "pending_tool_call": snap.pending_call.model_dump() if snap.pending_call else None,
                 "queued_messages": [p.text for p in snap.queued_prompts],
                 "last_seq": snap.last_seq,
