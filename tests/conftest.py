@@ -7,6 +7,7 @@ Redis comes from testcontainers where a Docker engine answers, else from
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import time
@@ -22,6 +23,21 @@ from agent_core.object_store import FileObjectStore
 from fake_llm import FakeLLM
 from tests.agui.client import node_available, verify_streams
 from tests.support.dev_server import start_dev_server
+
+
+@pytest.fixture(autouse=True)
+def garbage_collected_between_tests() -> Iterator[None]:
+    """Cyclic GC only here, on the main thread, between tests.
+
+    The suite runs many event loops, gateways and SDK threads in one process;
+    twice a collection that started in a worker thread (finalising another
+    loop's async generators) ended in a segfault of the whole run (CPython
+    3.11). With automatic collection off, finalisers run here, where no
+    other thread is collecting.
+    """
+    gc.disable()
+    yield
+    gc.collect()
 
 
 @pytest.fixture(scope="session")
