@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from agent_api.main import create_app
 from agent_core.settings import Settings
 from tests.api.sse_client import Frame, read_frames, tenant_keys
-from tests.support.gateway import api_client, gateway
+from tests.support.gateway import api_client, free_port, gateway
 from tests.support.stack import agent_stack
 
 CONVERSATION_OPS_409 = {"messages", "confirm", "reject"}
@@ -95,13 +95,17 @@ def _value(samples, name: str, **labels: str) -> float:
 
 
 async def test_metrics_count_requests_by_route_and_open_streams(client, fake_llm, redis_url):
+    """On their own port (METRICS_PORT), not the API's."""
     api_keys, keys = tenant_keys("alice")
+    port = free_port()
     async with (
-        agent_stack(client, fake_llm, redis_url, api_keys=api_keys) as stack,
+        agent_stack(client, fake_llm, redis_url, api_keys=api_keys, metrics_port=port) as stack,
         gateway(stack.settings) as base,
         api_client(base, keys["alice"]) as http,
+        httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as scrape,
     ):
-        before = _samples((await http.get("/metrics")).text)
+        assert (await http.get("/metrics")).status_code == 404  # not on the public port
+        before = _samples((await scrape.get("/metrics")).text)
         assert (await http.get("/v1/goals")).status_code == 200
         unknown = uuid.uuid4().hex
         assert (await http.get(f"/v1/conversations/{unknown}")).status_code == 404
@@ -118,11 +122,11 @@ async def test_metrics_count_requests_by_route_and_open_streams(client, fake_llm
 
         reader = asyncio.create_task(read_frames(http, url, limit=1, on_frame=hold))
         await asyncio.wait_for(opened.wait(), 10)
-        during = _samples((await http.get("/metrics")).text)
+        during = _samples((await scrape.get("/metrics")).text)
         release.set()
         await reader
         for _ in range(50):  # the server notices the disconnect shortly after
-            after = _samples((await http.get("/metrics")).text)
+            after = _samples((await scrape.get("/metrics")).text)
             if _value(after, "api_open_sse_streams") <= _value(before, "api_open_sse_streams"):
                 break
             await asyncio.sleep(0.1)

@@ -24,6 +24,7 @@ from agent_api.deps import AppState
 from agent_api.errors import install_error_handlers
 from agent_api.event_tail import EventTail
 from agent_api.metrics import RequestMetrics
+from agent_api.metrics_server import metrics_server
 from agent_api.rate_limit import RateLimiter
 from agent_api.routes import agui, conversations, events, goals, health, web
 from agent_core.conversation_client import ConversationClient
@@ -70,7 +71,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings.redis_url, settings.events_stream_maxlen, settings.events_retention_seconds
             ) as log_,
             EventTail(settings.redis_url, log_, settings.api_stream_closed_check_seconds) as tail,
+            contextlib.AsyncExitStack() as scope,
         ):
+            if settings.metrics_port:
+                await scope.enter_async_context(
+                    metrics_server(settings.api_host, settings.metrics_port)
+                )
             temporal = await connect_temporal(settings, store, lazy=True)
             app.state.agent = AppState(
                 settings=settings,

@@ -1,4 +1,4 @@
-"""Liveness, readiness and Prometheus metrics."""
+"""Liveness, readiness, and Prometheus metrics when they have no port of their own."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import asyncio
 from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent_api.deps import State
 
@@ -46,5 +47,8 @@ async def readyz(state: State) -> JSONResponse:
 
 
 @router.get("/metrics", include_in_schema=False)
-async def metrics() -> Response:
+async def metrics(state: State) -> Response:
+    """Here only while ``METRICS_PORT`` is 0; otherwise on that port (metrics_server)."""
+    if state.settings.metrics_port:
+        raise StarletteHTTPException(404)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
