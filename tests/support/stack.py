@@ -119,7 +119,8 @@ async def agent_stack(
     """The stack; ``with_workers=False`` leaves running (and killing) workers to the test."""
     settings = stack_settings(client, fake, redis_url, **overrides)
     queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
-    async with EventLog(redis_url) as events, contextlib.AsyncExitStack() as scope:
+    log = EventLog(redis_url, settings.events_stream_maxlen, settings.events_retention_seconds)
+    async with log as events, contextlib.AsyncExitStack() as scope:
         if with_workers:
             await scope.enter_async_context(run_workers(client, settings, events))
         yield AgentStack(

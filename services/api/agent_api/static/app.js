@@ -121,7 +121,9 @@
       button.className = "conversation";
       button.dataset.id = c.id;
       const when = c.started_at ? new Date(c.started_at).toLocaleString() : "";
-      button.textContent = `${c.goal || "?"} · ${c.running ? "open" : "ended"}`;
+      // the workflow closes a moment after its "ended" event: trust what this page saw
+      const running = c.running && !(current && current.id === c.id && current.status === "ended");
+      button.textContent = `${c.goal || "?"} · ${running ? "open" : "ended"}`;
       const small = document.createElement("small");
       small.textContent = `${when} · ${c.id}`;
       button.append(document.createElement("br"), small);
@@ -136,6 +138,12 @@
   // ---------- transcript rendering ----------
   function scrollDown() { el.transcript.scrollTop = el.transcript.scrollHeight; }
   function bubble(role, id) {
+    const li = makeBubble(role, id);
+    el.transcript.append(li);
+    scrollDown();
+    return li;
+  }
+  function makeBubble(role, id) {
     const li = document.createElement("li");
     li.className = `msg ${role}`;
     if (id) li.dataset.messageId = id;
@@ -145,8 +153,6 @@
     const text = document.createElement("p");
     text.className = "text";
     li.append(who, text);
-    el.transcript.append(li);
-    scrollDown();
     return li;
   }
   function findMessage(id) {
@@ -208,6 +214,7 @@
       rows.push(dt, dd);
     }
     dl.replaceChildren(...rows);
+    scrollDown();
   }
   // a line under the arguments that stays: how the call was decided
   function cardNote(li, text) {
@@ -274,6 +281,14 @@
     actions.append(confirm, always, edit, reject, label, editor);
     setToolState(li, "Waiting for your decision.", "waiting");
     confirm.focus({ preventScroll: true });
+    scrollDown();
+    revealDecision();
+  }
+  // the pending card grew, or the status line above it did: keep its Confirm in
+  // view, in the transcript and in the page (on a phone the page itself scrolls)
+  function revealDecision() {
+    const confirm = el.transcript.querySelector("button.confirm");
+    if (confirm) confirm.scrollIntoView({ block: "nearest" });
   }
   function clearActions(li) { li.querySelector(".actions").replaceChildren(); }
   function showResult(li, content) {
@@ -320,8 +335,46 @@
       showArgs(card, call.args);
       if (snap.status === "awaiting_confirmation") askConfirmation(card, call.id);
     }
+    if (snap.olderMessages) olderButton(current, snap.olderMessages);
     showGoal(snap.goal);
     setConversationStatus(snap.status);
+  }
+
+  // a conversation started without a message: the agent's goal and what to ask it
+  function greet(goalId) {
+    const goal = goals.find((g) => g.id === goalId);
+    if (!goal) return;
+    const hint = goal.starter_prompt ? ` For example: “${goal.starter_prompt}”` : "";
+    note(`Hello! ${goal.description}${hint}`);
+  }
+
+  // older lines of a long conversation, a page at a time from GET .../messages
+  function olderButton(conv, cursor) {
+    const li = document.createElement("li");
+    li.className = "older";
+    const button = actionButton("older-messages", "Show earlier messages", async () => {
+      button.disabled = true;
+      try {
+        const page = await api("GET", `/v1/conversations/${encodeURIComponent(conv.id)}/messages?before=${encodeURIComponent(cursor)}`);
+        if (current !== conv) return;
+        li.after(...page.messages.filter((m) => m.text).map(olderLine));
+        li.remove();
+        if (page.older_messages) olderButton(conv, page.older_messages);
+      } catch (err) { button.disabled = false; showError(err); }
+    });
+    li.append(button);
+    el.transcript.prepend(li);
+  }
+  function olderLine(m) {
+    if (m.role === "tool") {
+      const li = document.createElement("li");
+      li.className = "note";
+      li.textContent = m.text;
+      return li;
+    }
+    const li = makeBubble(m.role, `seq-${m.seq}`);
+    li.querySelector(".text").textContent = m.text;
+    return li;
   }
 
   function showGoal(goal) {
@@ -343,6 +396,7 @@
     el.switchGoal.disabled = ended;
     el.switchButton.disabled = ended;
     el.transcript.setAttribute("aria-busy", status === "thinking" ? "true" : "false");
+    if (status === "awaiting_confirmation") revealDecision();
   }
 
   // ---------- events ----------
@@ -496,6 +550,7 @@
       status: "", abort: null, seen: new Set(), reconnecting: false, snapshots: 0 };
     const conv = current;
     el.transcript.replaceChildren();
+    setStatus("");
     el.title.textContent = `Conversation ${id}`;
     history.replaceState(null, "", `#/c/${encodeURIComponent(id)}`);
     for (const b of el.list.querySelectorAll("button.conversation")) {
@@ -506,6 +561,7 @@
       if (current !== conv) return;
       showGoal(info.goal);
       conv.eventsUrl = info.events_url || conv.eventsUrl;
+      if (!info.transcript.length && info.status !== "ended") greet(info.goal);
     } catch (err) {
       showError(err);
       return;
