@@ -74,6 +74,8 @@ async def test_full_conversation_in_the_browser(client, redis_url, tmp_path):
         # without a key the page says so, then the key is entered once
         await page.get_by_role("alert").wait_for(timeout=10_000)
         assert "API key" in await page.get_by_role("alert").inner_text()
+        key_field = page.get_by_label("API key")
+        assert "required" in (await key_field.get_attribute("placeholder") or "")
         await page.get_by_label("API key").fill("key-web")
         await page.get_by_role("button", name="Save key").click()
         await page.wait_for_function("() => document.querySelectorAll('#goal option').length > 0")
@@ -171,6 +173,8 @@ async def test_dev_mode_on_a_phone_and_end_chat(client, fake_llm, redis_url):
     ):
         await page.goto(base + "/")
         await page.wait_for_function("() => document.querySelectorAll('#goal option').length > 0")
+        placeholder = await page.get_by_label("API key").get_attribute("placeholder")
+        assert placeholder == "not needed in dev mode"
         await page.get_by_label("Goal", exact=True).select_option("travel")
         await page.get_by_role("button", name="Start").click()
         await page.get_by_label("Message", exact=True).wait_for()

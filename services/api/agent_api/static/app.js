@@ -652,20 +652,24 @@
     const key = el.key.value.trim();
     if (key) sessionStorage.setItem(KEY_STORE, key); else sessionStorage.removeItem(KEY_STORE);
     el.key.value = "";
-    el.key.placeholder = key ? "key saved for this tab" : "not needed in dev mode";
     start();
   });
 
+  // the key field says what this gateway wants: learnt from the first answer
+  function showKeyState(needed) {
+    if (apiKey()) el.key.placeholder = "key saved for this tab";
+    else el.key.placeholder = needed ? "required: paste your API key" : "not needed in dev mode";
+  }
   async function start() {
     showError(null);
     try {
       await Promise.all([loadGoals(), loadConversations()]);
-    } catch (err) { showError(err); return; }
+    } catch (err) { showKeyState(err.status === 401); showError(err); return; }
+    showKeyState(false);
     const m = /^#\/c\/([^/]+)$/.exec(location.hash);
     if (m && (!current || current.id !== decodeURIComponent(m[1]))) openConversation(decodeURIComponent(m[1]));
   }
 
-  if (apiKey()) el.key.placeholder = "key saved for this tab";
   // For tests and debugging: simulate a network drop (the stream resumes by itself).
   window.durableAgent = {
     // resumeFrom: reconnect as if that were the last id seen (an unknown id gets a snapshot)
