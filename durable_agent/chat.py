@@ -22,6 +22,8 @@ from durable_agent.render import ChatView, goals_table, print_transcript
 __all__ = ["ChatSession"]
 
 QUIET_SECONDS = 0.3
+_QUIT, _ACTED, _SHOWN = object(), object(), object()  # what a slash command did
+
 HELP = (
     "Commands: /goal ID moves the conversation to another goal (/goal lists them), "
     "/end ends the conversation, /history prints it, /quit leaves it open. "
@@ -190,19 +192,32 @@ class ChatSession:
             return None
 
     def _confirm(self, call: dict[str, Any]) -> int | None:
-        answer = self._ask(
-            f"Run [bold]{call['name']}[/]? (y yes, a always, e edit, n no)",
-            choices=["y", "a", "e", "n"],
-            default="y",
-        )
-        if answer is None:
-            return self._quit()
-        try:
-            self._decide(call, answer)
-        except ApiError as exc:  # e.g. an edit that does not fit: ask again
-            self.view.error(str(exc))
-            self.asked.discard(call["id"])
-        return None
+        """Ask about a proposal; a /command works here too (a /history, then ask again)."""
+        while True:
+            answer = self._ask(
+                f"Run [bold]{call['name']}[/]? (y yes, a always, e edit, n no) \\[y/a/e/n]",
+                default="y",
+                show_default=False,
+            )
+            if answer is None:
+                return self._quit()
+            answer = answer.strip().lower() or "y"
+            if answer.startswith("/"):
+                done = self._command(answer)
+                if done is _QUIT:
+                    return self._quit()
+                if done is _ACTED:
+                    return None
+                continue
+            if answer not in ("y", "a", "e", "n"):
+                self.view.error("answer y, a, e or n (or a /command, /help lists them)")
+                continue
+            try:
+                self._decide(call, answer)
+            except ApiError as exc:  # e.g. an edit that does not fit: ask again
+                self.view.error(str(exc))
+                self.asked.discard(call["id"])
+            return None
 
     def _decide(self, call: dict[str, Any], answer: str) -> None:
         if answer in ("y", "a"):
@@ -226,35 +241,50 @@ class ChatSession:
     def _message(self) -> int | None:
         while True:
             text = self._ask("[bold green]You[/]")
-            if text is None or text.strip() == "/quit":
+            if text is None:
                 return self._quit()
             text = text.strip()
             if not text:
                 continue
-            try:
-                if text == "/end":
-                    self.api.end(self.id)
-                    self.console.print("[dim]Ending the conversation…[/]")
-                elif text == "/history":
-                    print_transcript(
-                        self.console, self.api.conversation(self.id).get("transcript") or []
-                    )
-                    continue
-                elif text == "/goal":
-                    self.console.print(goals_table(self.api.goals()))
-                    continue
-                elif text.startswith("/goal "):
-                    self.api.switch_goal(self.id, text.removeprefix("/goal ").strip())
-                elif text in ("/help", "/?"):
-                    self.console.print(f"[dim]{HELP}[/]")
-                    continue
-                else:
+            done = self._command(text) if text.startswith("/") else None
+            if done is _QUIT:
+                return self._quit()
+            if done is _SHOWN:
+                continue
+            if done is None:
+                try:
                     self.typed.append(text)
                     self.api.send(self.id, text)
-            except ApiError as exc:
-                self.view.error(str(exc))
-                continue
+                except ApiError as exc:
+                    self.view.error(str(exc))
+                    continue
             return None
+
+    def _command(self, text: str) -> object | None:
+        """Run a slash command: ``_QUIT``, ``_ACTED`` (the conversation changed),
+        ``_SHOWN`` (only printed something), or None when ``text`` is none."""
+        try:
+            if text == "/quit":
+                return _QUIT
+            if text == "/end":
+                self.api.end(self.id)
+                self.console.print("[dim]Ending the conversation…[/]")
+                return _ACTED
+            if text.startswith("/goal "):
+                self.api.switch_goal(self.id, text.removeprefix("/goal ").strip())
+                return _ACTED
+            if text == "/history":
+                transcript = self.api.conversation(self.id).get("transcript") or []
+                print_transcript(self.console, transcript)
+            elif text == "/goal":
+                self.console.print(goals_table(self.api.goals()))
+            elif text in ("/help", "/?"):
+                self.console.print(f"[dim]{HELP}[/]")
+            else:
+                return None
+        except ApiError as exc:
+            self.view.error(str(exc))
+        return _SHOWN
 
     def _stop(self) -> None:
         """Ctrl-C while the agent answers: stop that answer, keep the conversation."""

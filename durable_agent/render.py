@@ -164,7 +164,8 @@ class ChatView:
         if self._streaming != message_id:
             self.text_start(message_id)
         self._texts[message_id] = self._texts.get(message_id, "") + delta
-        self.console.print(Text(delta), end="")
+        # soft wrap: the terminal wraps the line, so a word split across deltas stays whole
+        self.console.print(Text(delta), end="", soft_wrap=True)
 
     def text_end(self, message_id: str) -> None:
         if self._streaming == message_id:

@@ -100,6 +100,12 @@ def first_session(children: list, base: str) -> tuple[str, str]:
     child.expect("Result")
     child.expect("search_flights")
     child.expect(CONFIRM)
+    child.sendline("/history")  # a command at a proposal's prompt, then the question again
+    child.expect("Melbourne in April please")
+    child.expect(CONFIRM)
+    child.sendline("maybe")
+    child.expect("answer y, a, e or n")
+    child.expect(CONFIRM)
     child.sendline("n")
     child.expect("Reason")
     child.sendline("too expensive")
@@ -192,9 +198,11 @@ async def test_chat_in_a_terminal(client, redis_url):
     ):
         conversation_id, out1 = await asyncio.to_thread(first_session, base)
         assert "thinking" in out1  # the spinner showed while the agent worked
-        live, history = out1.rsplit("/history", 1)
+        live, *histories = out1.split(": /history")  # what followed each typed /history
         assert live.count("Next I'll use find_events") == 1  # streamed once, not repeated
-        assert history.count("Next I'll use find_events") == 1  # and once more in /history
+        assert len(histories) == 2  # /history at the proposal's prompt and at the message's
+        # and printed once more by each /history
+        assert all(h.count("Next I'll use find_events") == 1 for h in histories)
         assert "Left conversation" in out1
         assert f'make chat ARGS="--conversation {conversation_id}"' in out1  # works as printed
         async with api_client(base, "key-cli") as http:
