@@ -288,9 +288,7 @@ async def test_the_timeout_bounds_the_whole_stream_not_each_read(
     deltas = _Deltas()
     started = asyncio.get_running_loop().time()
     with pytest.raises(ModelUnavailable, match="over 1 s"):
-        await make_model(fake_llm.api_base, llm_timeout_seconds=1).complete(
-            MESSAGES, None, deltas
-        )
+        await make_model(fake_llm.api_base, llm_timeout_seconds=1).complete(MESSAGES, None, deltas)
     took = asyncio.get_running_loop().time() - started
     assert 0.9 < took < 2.0 and deltas.seen  # it streamed, then was cut
 
