@@ -17,7 +17,6 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from temporalio import activity
@@ -59,7 +58,7 @@ _BAD_REPLY = (
     "Please rephrase or try again; if it keeps happening, ask the operator to check "
     "the model's token limits (LLM_MAX_TOKENS_PLAN, LLM_CONTEXT_TOKENS)."
 )
-_MARGIN_SECONDS = 1.0  # left of an attempt's start-to-close for the answer to get back
+_MARGIN_SECONDS = 1.0  # at most, of an attempt's start-to-close, kept for the answer
 
 
 @dataclass(frozen=True)
@@ -98,9 +97,15 @@ def _user_error(exc: ModelError, code: str) -> str:
 
 
 class _Tally:
-    """What one activity's calls used and which model answered."""
+    """What one activity's calls used, which model answered, and when the attempt's
+    start-to-close timeout will cut it (read on this worker's clock at the start, so
+    no clock skew with the server counts)."""
 
     def __init__(self) -> None:
+        timeout = activity.info().start_to_close_timeout
+        seconds = timeout.total_seconds() if timeout else 0.0
+        margin = min(_MARGIN_SECONDS, seconds / 10)  # for the answer to get back
+        self.deadline = time.monotonic() + seconds - margin if timeout else None
         self.usage = TokenUsage()
         self.model: str | None = None
         self.elapsed = 0.0  # seconds the last call took
@@ -281,7 +286,7 @@ class LLMActivities:
                     tools,
                     on_text=stream.add if stream is not None else None,
                     max_tokens=self._limits.max_tokens[kind],
-                    time_limit=_time_left(),
+                    time_limit=_time_left(tally.deadline),
                 )
         except ModelError as exc:
             elapsed = time.monotonic() - started
@@ -328,14 +333,12 @@ def _failed(response: str, code: str, tally: _Tally, voided: list[str]) -> Agent
     )
 
 
-def _time_left() -> float | None:
+def _time_left(deadline: float | None) -> float | None:
     """Seconds this attempt has left before Temporal's start-to-close timeout cuts it:
     a fallback tried late gets the rest, not a whole ``LLM_TIMEOUT_SECONDS``."""
-    info = activity.info()
-    if info.start_to_close_timeout is None:
+    if deadline is None:
         return None
-    spent = (datetime.now(UTC) - info.started_time).total_seconds()
-    left = info.start_to_close_timeout.total_seconds() - spent - _MARGIN_SECONDS
+    left = deadline - time.monotonic()
     if left <= 0:
         raise ModelUnavailable("no time left in this attempt")
     return left
