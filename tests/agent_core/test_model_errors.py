@@ -87,7 +87,9 @@ async def test_a_model_that_never_replies_usably_gets_a_fallback_question(
         snap = await stack.wait_status(cid, S.AWAITING_INPUT)
         assert kinds(fake_llm) == ["plan", "plan", "plan"]
         assert snap.pending_call is None
-        assert "say that again" in agent_texts(snap)[-1]
+        answer = agent_texts(snap)[-1]
+        assert "unusable" in answer and "try again" in answer
+        assert "train of thought" not in answer
 
         # Not stuck: the next message is planned normally.
         await stack.conversations.send(stack.tenant, cid, "Events in Melbourne in April, please")

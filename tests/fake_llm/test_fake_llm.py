@@ -371,3 +371,23 @@ def test_command_line_server_starts() -> None:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+async def test_max_tokens_cuts_a_long_reply_with_finish_reason_length(fake: FakeLLM) -> None:
+    """A real model held to ``max_tokens`` stops there and says ``length``; so does the fake."""
+    fake.script("summarize", Reply.say("word " * 100))
+    chunks = await _stream(fake, max_tokens=5)
+    assert _text(chunks) == ("word " * 100)[:20]
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    [request] = fake.requests
+    assert request.max_tokens == 5
+
+
+async def test_a_reply_scripted_for_a_model_waits_for_that_model(fake: FakeLLM) -> None:
+    fake.script("summarize", Reply.say("from the backup", model="backup"), "from anyone")
+    assert _text(await _stream(fake)) == "from anyone"
+    response = await litellm.acompletion(
+        model="openai/backup", api_base=fake.api_base, api_key="k", messages=USER, stream=True
+    )
+    assert _text([c async for c in response]) == "from the backup"
+    assert [r.model for r in fake.requests] == ["fake", "backup"]

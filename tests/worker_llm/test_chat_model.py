@@ -55,14 +55,18 @@ MakeModel = Callable[..., ChatModel]
 CLIENTS = {"openai": OpenAIChatModel, "litellm": LitellmChatModel}
 
 
-def _settings(api_base: str, api_key: str = "k") -> Settings:
-    return Settings(llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key=api_key)
+def _settings(api_base: str, api_key: str = "k", **more: Any) -> Settings:
+    return Settings(
+        llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key=api_key, **more
+    )
 
 
 @pytest.fixture(params=sorted(CLIENTS))
 def make_model(request: pytest.FixtureRequest) -> MakeModel:
     """A client of each kind for ``(api_base, api_key="k")``."""
-    return lambda api_base, api_key="k": CLIENTS[request.param](_settings(api_base, api_key))
+    return lambda api_base, api_key="k", **more: CLIENTS[request.param](
+        _settings(api_base, api_key, **more)
+    )
 
 
 class _Deltas:
@@ -89,9 +93,11 @@ async def test_text_streams_as_it_arrives_and_usage_is_the_providers(
         tool_calls=[],
         prompt_tokens=usage["prompt_tokens"],
         completion_tokens=usage["completion_tokens"],
+        finish_reason="stop",
     )
     [request] = fake_llm.requests
     assert request.stream and not request.tools
+    assert request.include_usage  # the usage is asked for: servers send none unasked
 
 
 async def test_a_tool_call_split_over_many_chunks_is_put_back_together(
@@ -165,8 +171,9 @@ async def test_http_errors_become_model_errors_without_retries(
     fake_llm: FakeLLM, make_model: MakeModel, status: int, error: type[Exception]
 ) -> None:
     fake_llm.script("plan", Reply.error(status))
-    with pytest.raises(error):
+    with pytest.raises(error) as raised:
         await make_model(fake_llm.api_base).complete(MESSAGES, TOOLS)
+    assert raised.value.status == status  # type: ignore[attr-defined]
     assert len(fake_llm.requests) == 1  # litellm and the OpenAI SDK did not retry
 
 
@@ -259,3 +266,35 @@ def test_model_clients_log_only_warnings() -> None:
     """No line per model call in the worker's log (litellm's, the OpenAI SDK's)."""
     for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy", "httpx2", "openai"):
         assert logging.getLogger(name).getEffectiveLevel() == logging.WARNING
+
+
+async def test_max_tokens_is_sent_and_a_reply_cut_there_says_so(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
+    fake_llm.script("summarize", Reply.say("on and on " * 200))
+    reply = await make_model(fake_llm.api_base).complete(MESSAGES, None, max_tokens=8)
+    assert reply.truncated and reply.finish_reason == "length"
+    assert reply.text == ("on and on " * 200)[:32]
+    [request] = fake_llm.requests
+    assert request.max_tokens == 8
+
+
+async def test_the_timeout_bounds_the_whole_stream_not_each_read(
+    fake_llm: FakeLLM, make_model: MakeModel
+) -> None:
+    """A reply trickling a chunk every 0.2 s for 4 s never trips a read timeout;
+    LLM_TIMEOUT_SECONDS=1 must still end the call after about a second."""
+    fake_llm.script("summarize", Reply.say("x" * 80, chunk_chars=4, chunk_delay=0.2))
+    deltas = _Deltas()
+    started = asyncio.get_running_loop().time()
+    with pytest.raises(ModelUnavailable, match="over 1 s"):
+        await make_model(fake_llm.api_base, llm_timeout_seconds=1).complete(MESSAGES, None, deltas)
+    took = asyncio.get_running_loop().time() - started
+    assert 0.9 < took < 2.0 and deltas.seen  # it streamed, then was cut
+
+
+def test_litellm_lines_come_out_once_through_the_workers_handler() -> None:
+    """litellm's own stderr handlers are gone: with them each line came out twice."""
+    for name in ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy"):
+        logger = logging.getLogger(name)
+        assert logger.handlers == [] and logger.propagate

@@ -30,6 +30,12 @@ class ModelReply:
     tool_calls: list[ModelToolCall] = field(default_factory=list)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    # the provider's finish reason: "length" means cut off at max_tokens
+    finish_reason: str | None = None
+
+    @property
+    def truncated(self) -> bool:
+        return self.finish_reason == "length"
 
 
 class ChatModel(Protocol):
@@ -39,8 +45,11 @@ class ChatModel(Protocol):
         tools: list[dict[str, Any]] | None,
         on_text: OnText | None = None,
         force_tool: str | None = None,
+        max_tokens: int | None = None,
+        time_limit: float | None = None,
     ) -> ModelReply:
-        """Run one chat completion, streaming text to ``on_text`` as it arrives.
+        """Run one chat completion, streaming text to ``on_text`` as it arrives;
+        ``max_tokens`` bounds the reply, ``time_limit`` (seconds) the whole call.
 
         Raises ``ModelAuthError`` / ``ModelBadRequest`` (retrying will not
         help) or ``ModelUnavailable`` (retry later); nothing else on purpose.

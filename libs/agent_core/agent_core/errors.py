@@ -71,7 +71,11 @@ class EventLogUnavailable(AgentError):
 
 
 class ModelError(AgentError):
-    pass
+    """``status`` is the provider's HTTP status, when it answered with one."""
+
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class ModelAuthError(ModelError):
@@ -92,6 +96,8 @@ class ErrorType:
     MODEL_AUTH = "ModelAuthError"
     MODEL_BAD_REQUEST = "ModelBadRequest"
     MODEL_UNAVAILABLE = "ModelUnavailable"
+    # empty or cut off (finish_reason length) on every repair
+    MODEL_BAD_REPLY = "ModelBadReply"
     CHAT_ENDED = "ChatEnded"
     NOTHING_PENDING = "NothingPending"
     BAD_PROMPT = "BadPrompt"

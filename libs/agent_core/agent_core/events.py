@@ -269,11 +269,18 @@ def message_id(seq: int, attempt: int, repair: int) -> str:
     return f"msg-{seq}-{attempt}-{repair}"
 
 
-def attempt_messages(seq: int, attempts: int, max_repairs: int) -> list[str]:
+def attempt_messages(seq: int, attempts: int, max_repairs: int, models: int = 1) -> list[str]:
     """The ids of every message attempts 1..``attempts`` of a model call may have
-    streamed, each with its repairs: what a later attempt or the workflow closes."""
-    repairs = range(max_repairs + 1)
-    return [message_id(seq, a, r) for a in range(1, attempts + 1) for r in repairs]
+    streamed, each with its repairs on each of ``models`` models (the primary and
+    its fallbacks): what a later attempt or the workflow closes."""
+    slots = range((max_repairs + 1) * models)
+    return [message_id(seq, a, s) for a in range(1, attempts + 1) for s in slots]
+
+
+def model_slot(model_index: int, repair: int, max_repairs: int) -> int:
+    """The last part of a message id: the primary's repairs keep 0..``max_repairs``
+    (the ids before fallbacks existed); fallback ``k`` takes the next block."""
+    return model_index * (max_repairs + 1) + repair
 
 
 def _text_key(seq: int, mid: str, part: str) -> str:

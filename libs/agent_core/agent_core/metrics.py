@@ -1,7 +1,8 @@
 """Prometheus metrics of the workers (the gateway keeps its own in agent_api).
 
 Defined once at import on the default registry; each worker serves them on
-``METRICS_PORT``. Label values are bounded (tool names, outcomes, kinds).
+``METRICS_PORT``. Label values are bounded (tool names, outcomes, kinds, the
+configured models).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from prometheus_client import Counter, Histogram
 
 __all__ = [
     "EVENTS_PUBLISHED",
+    "LLM_CALLS",
     "LLM_LATENCY",
     "LLM_TOKENS",
     "PUBLISH_LATENCY",
@@ -21,11 +23,20 @@ __all__ = [
 TURNS = Counter("agent_turns_total", "Agent turns planned, by outcome", ["next"])
 LLM_LATENCY = Histogram(
     "agent_llm_call_seconds",
-    "Model call latency, by kind (validate, plan, summarize)",
-    ["kind"],
+    "Model call latency, by kind (plan, summarize) and model",
+    ["kind", "model"],
     buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
 )
-LLM_TOKENS = Counter("agent_llm_tokens_total", "Tokens used, by direction", ["direction"])
+LLM_TOKENS = Counter(
+    "agent_llm_tokens_total",
+    "Tokens the provider counted, by model, kind and direction (prompt, completion)",
+    ["model", "kind", "direction"],
+)
+LLM_CALLS = Counter(
+    "agent_llm_calls_total",
+    "Model calls, by kind, model and outcome (ok, repaired, empty, truncated, malformed, error)",
+    ["kind", "model", "outcome"],
+)
 TOOL_LATENCY = Histogram(
     "agent_tool_seconds",
     "Tool run latency, by tool",

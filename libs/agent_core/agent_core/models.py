@@ -40,6 +40,7 @@ __all__ = [
     "SwitchGoalInput",
     "SwitchGoalResult",
     "TaskQueues",
+    "TokenUsage",
     "ToolCall",
     "ToolDecisionInput",
     "ToolDecisionResult",
@@ -123,13 +124,28 @@ class ToolResult(_Model):
 
 
 class Message(_Model):
-    """One line of the user-visible transcript."""
+    """One line of the user-visible transcript; ``model`` is the model that wrote an
+    agent line (a fallback's name when the primary was unavailable)."""
 
     seq: int
     role: Literal["user", "agent", "tool"]
     text: str
     tool_call: ToolCall | None = None
     tool_result: ToolResult | None = None
+    model: str | None = None
+
+
+class TokenUsage(_Model):
+    """Tokens the provider counted: of one step's calls, or a conversation's so far."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+    def plus(self, other: TokenUsage) -> TokenUsage:
+        return TokenUsage(
+            prompt_tokens=self.prompt_tokens + other.prompt_tokens,
+            completion_tokens=self.completion_tokens + other.completion_tokens,
+        )
 
 
 class AgentConfig(_Model):
@@ -148,6 +164,9 @@ class AgentConfig(_Model):
     heartbeat_timeout_seconds: float = 10.0
     llm_timeout_seconds: float = 60.0
     max_repairs: int = 2
+    # the primary model and its fallbacks: how many a call may try per attempt,
+    # so the workflow knows every message id an attempt may have streamed under
+    models: int = 1
     idle_timeout_seconds: float = 3 * 24 * 3600.0
     confirmation_timeout_seconds: float = 0.0
     # each tool's policy from the registry, read with the rest so replay sees the
@@ -236,6 +255,7 @@ class ConversationSnapshot(_Model):
     # at line ``archived_messages`` of the conversation
     archived_messages: int = 0
     archive_pages: int = 0
+    usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
 # ---- updates -----------------------------------------------------------------
@@ -370,7 +390,8 @@ class AgentStep(_Model):
     ``refuse`` answers a user message that does not fit the goal.
     ``message_id`` names the streamed text message the response was sent as;
     ``stale_messages`` the ones earlier attempts and repairs of the call may
-    have left open."""
+    have left open. ``model`` answered; ``usage`` counts every call the step
+    made (repairs and fallbacks too)."""
 
     next: Literal["question", "confirm", "done", "refuse"]
     response: str
@@ -378,6 +399,8 @@ class AgentStep(_Model):
     error: str | None = None
     message_id: str | None = None
     stale_messages: list[str] = Field(default_factory=list)
+    model: str | None = None
+    usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
 class SummarizeInput(_Model):
@@ -446,6 +469,7 @@ class ConversationState(_ConversationFields):
     busy_policy: BusyPolicy = BusyPolicy.ENQUEUE
     stops: dict[str, StopTurnResult] = Field(default_factory=dict)
     tool_policies: dict[str, ToolPolicy] = Field(default_factory=dict)
+    usage: TokenUsage = Field(default_factory=TokenUsage)
 
 
 class ConversationInput(_Model):

@@ -59,8 +59,17 @@ class Settings(BaseSettings):
     llm_model: str = "openai/fake-agent"
     llm_api_base: str | None = None
     llm_api_key: SecretStr | None = None
+    # bounds the whole streamed call (connect to last token), each model of a call
     llm_timeout_seconds: float = Field(60.0, gt=0)
     llm_max_repairs: int = Field(2, ge=0, le=5)
+    # comma-separated, tried in order when a model is unavailable (429, 5xx, timeout,
+    # connection); chosen like LLM_MODEL, sharing LLM_API_BASE and LLM_API_KEY
+    llm_fallback_models: str = ""
+    # the reply's token limit per call kind, and the model's context window: a
+    # prompt (messages and tool definitions) is cut to fit beside the reply
+    llm_max_tokens_plan: int = Field(1024, ge=16)
+    llm_max_tokens_summary: int = Field(512, ge=16)
+    llm_context_tokens: int = Field(8192, ge=512)
     # auto: openai/ models through the OpenAI SDK (lean), the rest through litellm
     llm_client: Literal["auto", "litellm"] = "auto"
 
@@ -98,6 +107,11 @@ class Settings(BaseSettings):
     api_access_log: bool = True  # a line per request (make run turns it off)
     # how often a stream's conversation is checked for a workflow closed with no end logged
     api_stream_closed_check_seconds: float = Field(30.0, gt=0)
+
+    @cached_property
+    def fallback_models(self) -> list[str]:
+        """``LLM_FALLBACK_MODELS`` as a list, in order."""
+        return [m.strip() for m in self.llm_fallback_models.split(",") if m.strip()]
 
     @cached_property
     def cors_origins(self) -> list[str]:

@@ -331,6 +331,7 @@ class ConversationWorkflow:
             tool_policies=s.tool_policies,
             archived_messages=s.archived_messages,
             archive_pages=s.archive_pages,
+            usage=s.usage,
         )
 
     # ---- waiting, and the timers ----------------------------------------------------
@@ -425,8 +426,9 @@ class ConversationWorkflow:
         state = self._state
         proposal = step.tool_call if step.next == "confirm" else None
         state.transcript.append(
-            Message(seq=seq, role="agent", text=step.response, tool_call=proposal)
+            Message(seq=seq, role="agent", text=step.response, tool_call=proposal, model=step.model)
         )
+        state.usage = state.usage.plus(step.usage)
         self._announce(seq, step)
         if step.error:
             state.run_error = RunError(code=step.error, message=step.response)
@@ -812,7 +814,8 @@ class ConversationWorkflow:
 
     def _attempt_messages(self, seq: int) -> list[str]:
         """Every text message a model call of this turn may have opened."""
-        return ev.attempt_messages(seq, LLM_ATTEMPTS, self._config.max_repairs)
+        config = self._config
+        return ev.attempt_messages(seq, LLM_ATTEMPTS, config.max_repairs, config.models)
 
     def _user_waiting(self) -> bool:
         return any(p.source is PromptSource.USER for p in self._state.prompts)

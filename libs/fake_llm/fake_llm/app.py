@@ -147,8 +147,9 @@ async def chat_completions(request: Request) -> Response:
         state.record(RecordedRequest.of(chat, has_authorization=has_auth, scripted=False))
         return _error(401)
     kind = classify(chat.tool_names())
-    scripted = state.next_scripted(kind)
+    scripted = state.next_scripted(kind, chat.model)
     reply = scripted if scripted is not None else _auto(chat, kind, state)
+    reply = reply.within(chat.token_limit())
     seen = RecordedRequest.of(chat, has_authorization=has_auth, scripted=scripted is not None)
     state.record(seen)
     if reply.hang_seconds and not await pause(reply.hang_seconds, state):

@@ -44,6 +44,8 @@ class ChatRequest(BaseModel):
     tool_choice: Any = None
     stream: bool = False
     stream_options: dict[str, Any] | None = None
+    max_tokens: int | None = None
+    max_completion_tokens: int | None = None
 
     def tool_functions(self) -> list[dict[str, Any]]:
         """The ``function`` objects of the offered tools, in order."""
@@ -60,6 +62,10 @@ class ChatRequest(BaseModel):
     def include_usage(self) -> bool:
         return bool((self.stream_options or {}).get("include_usage"))
 
+    def token_limit(self) -> int | None:
+        """The reply's token limit, under either of the API's names for it."""
+        return self.max_completion_tokens or self.max_tokens
+
 
 class RecordedRequest(BaseModel):
     """What the fake saw of one request (the key itself is never kept)."""
@@ -70,6 +76,8 @@ class RecordedRequest(BaseModel):
     tools: list[str]
     tool_choice: Any = None
     stream: bool
+    max_tokens: int | None = None
+    include_usage: bool = False
     has_authorization: bool
     scripted: bool = Field(description="answered from the script, not by the auto brain")
 
@@ -82,6 +90,8 @@ class RecordedRequest(BaseModel):
             tools=chat.tool_names(),
             tool_choice=chat.tool_choice,
             stream=chat.stream,
+            max_tokens=chat.token_limit(),
+            include_usage=chat.include_usage(),
             has_authorization=has_authorization,
             scripted=scripted,
         )

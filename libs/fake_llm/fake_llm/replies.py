@@ -56,6 +56,10 @@ class Reply(BaseModel):
     chunk_delay: float = Field(default=0.0, ge=0)
     hang_seconds: float = Field(default=0.0, ge=0)
     abort_after_chunks: int | None = Field(default=None, ge=0)
+    # the finish reason sent, when not the natural one ("length": cut off)
+    finish: str | None = None
+    # answer only a request for this model (fallback tests); None: any model
+    model: str | None = None
 
     @classmethod
     def say(cls, text: str, **options: Any) -> Reply:
@@ -83,7 +87,18 @@ class Reply(BaseModel):
 
     @property
     def finish_reason(self) -> str:
+        if self.finish is not None:
+            return self.finish
         return "tool_calls" if self.tool_call is not None else "stop"
+
+    def within(self, max_tokens: int | None) -> Reply:
+        """The reply a model held to ``max_tokens`` gives: a longer one is cut (about
+        four characters a token) and ends with ``length``, as a real server's does."""
+        produced = self.text + (self.tool_call.arguments_text() if self.tool_call else "")
+        if max_tokens is None or len(produced) <= max_tokens * 4:
+            return self
+        cut = self.text[: max_tokens * 4]
+        return self.model_copy(update={"text": cut, "tool_call": None, "finish": "length"})
 
 
 class ScriptRequest(BaseModel):

@@ -41,10 +41,15 @@ class FakeState:
         with self._lock:
             self._queues[kind].extend(replies)
 
-    def next_scripted(self, kind: Kind) -> Reply | None:
+    def next_scripted(self, kind: Kind, model: str = "") -> Reply | None:
+        """The oldest reply of ``kind`` for ``model`` (one scripted for no model fits any)."""
         with self._lock:
             queue = self._queues[kind]
-            return queue.popleft() if queue else None
+            for reply in queue:
+                if reply.model is None or reply.model == model:
+                    queue.remove(reply)
+                    return reply
+            return None
 
     def record(self, request: RecordedRequest) -> None:
         with self._lock:

@@ -18,6 +18,7 @@ from agent_core.models import (
     ConversationSnapshot,
     ConversationStatus,
     Message,
+    TokenUsage,
     ToolCall,
     ToolPolicy,
 )
@@ -203,6 +204,10 @@ class ConversationPublic(BaseModel):
     tool_policies: dict[str, ToolPolicy] = Field(
         description="This conversation's overrides of the registry's tool policies"
     )
+    usage: TokenUsage = Field(
+        default_factory=TokenUsage,
+        description="Tokens the model provider counted for this conversation's answers",
+    )
 
     @classmethod
     def from_snapshot(cls, snap: ConversationSnapshot, events_url: str) -> ConversationPublic:
@@ -218,6 +223,7 @@ class ConversationPublic(BaseModel):
             last_seq=snap.last_seq,
             events_url=events_url,
             tool_policies=snap.tool_policies,
+            usage=snap.usage,
         )
 
 

@@ -1,24 +1,34 @@
-"""Which model client a worker uses: one place, chosen from the settings.
+"""Which model clients a worker uses: one place, chosen from the settings.
 
 ``LLM_CLIENT=auto`` (the default) sends ``openai/<model>`` models through the
 OpenAI SDK (``openai_model``: the cheap path for OpenAI-compatible servers)
 and every other provider through litellm (``litellm_model``);
-``LLM_CLIENT=litellm`` sends everything through litellm.
+``LLM_CLIENT=litellm`` sends everything through litellm. ``LLM_MODEL`` comes
+first, then each of ``LLM_FALLBACK_MODELS`` in order, chosen by the same rule
+and sharing ``LLM_API_BASE`` and ``LLM_API_KEY``.
 """
 
 from __future__ import annotations
 
-from agent_core.chat_model import ChatModel
 from agent_core.settings import Settings
+from worker_llm.model_client import ModelClient
 
-__all__ = ["chat_model_for"]
+__all__ = ["chat_model_for", "chat_models_for"]
 
 
-def chat_model_for(settings: Settings) -> ChatModel:
+def chat_model_for(settings: Settings, model: str | None = None) -> ModelClient:
+    """The client for ``model`` (default ``LLM_MODEL``); ``.name`` is the model string."""
     from worker_llm.openai_model import PREFIX, OpenAIChatModel
 
-    if settings.llm_client == "auto" and settings.llm_model.startswith(PREFIX):
-        return OpenAIChatModel(settings)
+    name = model or settings.llm_model
+    if settings.llm_client == "auto" and name.startswith(PREFIX):
+        return OpenAIChatModel(settings, name)
     from worker_llm.litellm_model import LitellmChatModel  # litellm is slow to import
 
-    return LitellmChatModel(settings)
+    return LitellmChatModel(settings, name)
+
+
+def chat_models_for(settings: Settings) -> list[ModelClient]:
+    """The primary model and its fallbacks, in the order a call tries them."""
+    names = dict.fromkeys([settings.llm_model, *settings.fallback_models])  # no repeats
+    return [chat_model_for(settings, name) for name in names]

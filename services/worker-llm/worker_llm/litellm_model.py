@@ -16,8 +16,10 @@ What it did per call that bought this worker nothing is cut here:
   second time, in a thread, for its success callbacks, and this worker
   registers none (if some are registered, the stream is read to the end).
 - litellm's loggers are set to WARNING, which drops the INFO line
-  ``completion()`` logs on every call (twice: through litellm's handler and
-  the root's), unless ``LITELLM_LOG`` is set to ask for its logs.
+  ``completion()`` logs on every call, unless ``LITELLM_LOG`` is set to ask
+  for its logs; and litellm's own stderr handlers are removed, so what it
+  does log comes out once, through the worker's handler (the activity logs
+  its own line per model call).
 
 litellm's other switches were checked in its source and left alone: in this
 version they act only on sync streams or on logging callbacks, or they would
@@ -42,7 +44,6 @@ import litellm
 import litellm.proxy.openai_files_endpoints.common_utils
 
 from agent_core.chat_model import ModelReply, OnText
-from agent_core.settings import Settings
 from worker_llm.model_client import ModelClient
 from worker_llm.reply_builder import ReplyBuilder
 
@@ -55,9 +56,14 @@ def _configure_litellm() -> None:
     """Process-wide litellm settings; this module is the worker's one litellm boundary."""
     # No provider-list banner printed to stdout for a bad model string; the error remains.
     litellm.suppress_debug_info = True
-    if "LITELLM_LOG" not in os.environ:
-        for name in _LITELLM_LOGGERS:
-            logging.getLogger(name).setLevel(logging.WARNING)
+    for name in _LITELLM_LOGGERS:
+        logger = logging.getLogger(name)
+        # litellm writes to stderr itself and propagates to the root too: every line
+        # came out twice, once not in the worker's format. The root's handler stays.
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        if "LITELLM_LOG" not in os.environ:
+            logger.setLevel(logging.WARNING)
 
 
 _configure_litellm()
@@ -79,17 +85,11 @@ class LitellmChatModel(ModelClient):
         litellm.APIError,  # litellm maps no 403 of its own: ModelClient checks the status
     )
 
-    def __init__(self, settings: Settings) -> None:
-        self._model = settings.llm_model
-        self._api_base = settings.llm_api_base
-        self._api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
-        self._timeout = settings.llm_timeout_seconds
-
     async def _stream(
         self, messages: list[dict[str, Any]], options: dict[str, Any], on_text: OnText | None
     ) -> ModelReply:
         response = await litellm.acompletion(
-            model=self._model,
+            model=self.name,
             messages=messages,
             api_base=self._api_base,
             api_key=self._api_key,
@@ -139,7 +139,7 @@ def _add(reply: ReplyBuilder, chunk: Any) -> str | None:
         if function is not None:
             reply.tool_fragment(fragment.index or 0, function.name, function.arguments)
     if choice.finish_reason:
-        reply.finish()
+        reply.finish(choice.finish_reason)
     text: str | None = getattr(delta, "content", None)
     if text:
         reply.text(text)

@@ -26,12 +26,13 @@ from agent_core.settings import Settings
 from agent_core.transcript_archive import TranscriptArchive
 from agent_core.worker_host import run_service, worker_options
 from agent_core.workflow import ConversationWorkflow
+from worker_llm.activities import CallLimits, NamedModel
 from worker_llm.archiver import TranscriptArchiver
-from worker_llm.chat_model import chat_model_for
+from worker_llm.chat_model import chat_models_for
 from worker_llm.legacy import LegacyLLMActivities
 from worker_llm.publisher import EventPublisher
 
-__all__ = ["agent_config", "build_workers", "main"]
+__all__ = ["agent_config", "build_workers", "call_limits", "main", "models_for"]
 
 LEGACY_LLM_QUEUE = TaskQueues().llm  # where 0.1 conversations send their model calls
 
@@ -52,10 +53,27 @@ def agent_config(settings: Settings) -> AgentConfig:
     )
 
 
+def call_limits(settings: Settings) -> CallLimits:
+    return CallLimits(
+        max_tokens={
+            "plan": settings.llm_max_tokens_plan,
+            "summarize": settings.llm_max_tokens_summary,
+        },
+        context_tokens=settings.llm_context_tokens,
+    )
+
+
+def models_for(settings: Settings) -> list[NamedModel]:
+    """``LLM_MODEL`` and then ``LLM_FALLBACK_MODELS``, each with its client."""
+    return [NamedModel(client.name, client) for client in chat_models_for(settings)]
+
+
 def build_workers(
     client: Client, log: EventLog, store: ObjectStore, settings: Settings
 ) -> Sequence[Worker]:
-    llm = LegacyLLMActivities(chat_model_for(settings), log, agent_config(settings))
+    llm = LegacyLLMActivities(
+        models_for(settings), log, agent_config(settings), call_limits(settings)
+    )
     activities: list[Callable[..., Any]] = [
         llm.load_config,
         llm.plan_step,

@@ -43,13 +43,13 @@ class OpenAIChatModel(ModelClient):
     # a connection that fails or a stream that is cut: retry later
     unavailable_errors = (openai.APIError, httpx2.HTTPError, json.JSONDecodeError)
 
-    def __init__(self, settings: Settings) -> None:
-        self._model = settings.llm_model.removeprefix(PREFIX)
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
+    def __init__(self, settings: Settings, model: str | None = None) -> None:
+        super().__init__(settings, model)
+        self._model = self.name.removeprefix(PREFIX)
         self._client = openai.AsyncOpenAI(
             # local servers need no key; one that does answers 401 (an auth error)
-            api_key=key or os.environ.get("OPENAI_API_KEY") or "none",
-            base_url=settings.llm_api_base or None,
+            api_key=self._api_key or os.environ.get("OPENAI_API_KEY") or "none",
+            base_url=self._api_base or None,
             timeout=settings.llm_timeout_seconds,
             max_retries=0,  # Temporal owns retrying
         )
@@ -102,7 +102,7 @@ def _add(reply: ReplyBuilder, chunk: dict[str, Any]) -> str | None:
                 fragment.get("index") or 0, function.get("name"), function.get("arguments")
             )
     if choice.get("finish_reason"):
-        reply.finish()
+        reply.finish(choice["finish_reason"])
     text: str | None = delta.get("content")
     if text:
         reply.text(text)

@@ -1,6 +1,7 @@
 """Reading a model reply as the agent's next step.
 
-A reply is a question (text only), a proposal (a goal tool or ``switch_goal``
+An empty reply, or one cut off at the token limit (``finish_reason`` length),
+is malformed too. A reply is a question (text only), a proposal (a goal tool or ``switch_goal``
 with arguments), ``done``, or a refusal of the user's message. What cannot be used raises
 ``Malformed`` so the model gets to repair it; arguments that do not fit the
 tool's schema become a question for what is missing.
@@ -21,7 +22,12 @@ __all__ = ["Malformed", "read_step"]
 
 
 class Malformed(Exception):
-    """The model's reply could not be read as a step; the model gets to repair it."""
+    """The model's reply could not be read as a step; the model gets to repair it.
+    ``brief`` says how, in the words the user is told once repairs run out."""
+
+    def __init__(self, problem: str, brief: str = "unusable") -> None:
+        super().__init__(problem)
+        self.brief = brief
 
 
 def read_step(
@@ -34,9 +40,14 @@ def read_step(
     """Turn a model reply into a step; raise ``Malformed`` for what cannot be used
     (a tool the goal does not have, or one ``withheld`` from this conversation)."""
     text = reply.text.strip()
+    if reply.truncated:  # whatever came is incomplete, a tool call's arguments too
+        raise Malformed(
+            "it was cut off at the token limit (finish_reason length); reply more briefly",
+            brief="cut off",
+        )
     if not reply.tool_calls:
         if not text:
-            raise Malformed("it was empty")
+            raise Malformed("it was empty", brief="empty")
         return AgentStep(next="question", response=reply.text)
     call = reply.tool_calls[0]
     try:

@@ -24,13 +24,22 @@ class _ToolCall:
 class ReplyBuilder:
     """Only choice 0 is asked for, so only its parts are fed in."""
 
-    __slots__ = ("_calls", "_completion_tokens", "_finished", "_prompt_tokens", "_text", "_usage")
+    __slots__ = (
+        "_calls",
+        "_completion_tokens",
+        "_finish_reason",
+        "_finished",
+        "_prompt_tokens",
+        "_text",
+        "_usage",
+    )
 
     def __init__(self) -> None:
         self._text: list[str] = []
         self._calls: dict[int, _ToolCall] = {}
         self._prompt_tokens = self._completion_tokens = 0
         self._finished = self._usage = False
+        self._finish_reason: str | None = None
 
     @property
     def finished(self) -> bool:
@@ -54,8 +63,9 @@ class ReplyBuilder:
         if arguments:
             call.arguments.append(arguments)
 
-    def finish(self) -> None:
+    def finish(self, reason: str | None = None) -> None:
         self._finished = True
+        self._finish_reason = reason
 
     def usage(self, prompt_tokens: int, completion_tokens: int) -> None:
         self._usage = True
@@ -74,4 +84,5 @@ class ReplyBuilder:
             tool_calls=calls,
             prompt_tokens=self._prompt_tokens,
             completion_tokens=self._completion_tokens,
+            finish_reason=self._finish_reason,
         )
