@@ -10,9 +10,10 @@ from deploy_support import CHART, CHART_CI_VALUES, SETUP_SCRIPT, console_scripts
 
 COMPONENTS = ("api", "worker-llm", "worker-tools")
 RELEASE = "rel"
-# The chart's defaults plus its one required value (no bucket: the render fails).
+# The chart's defaults plus its required values (no bucket or no registry: the render fails).
 BUCKET = "agent-objects"
-REQUIRED = ["--set", f"storage.bucket={BUCKET}"]
+REGISTRY = "registry.example.com/acme"
+REQUIRED = ["--set", f"storage.bucket={BUCKET}", "--set", f"image.registry={REGISTRY}"]
 VALUE_SETS = {"default": REQUIRED, "all-features": ["-f", str(CHART_CI_VALUES)]}
 STORAGE_KEYS = ("STORAGE_S3_ACCESS_KEY_ID", "STORAGE_S3_SECRET_ACCESS_KEY")
 
@@ -112,6 +113,7 @@ def test_notes_render(helm: str) -> None:
         "storage.s3.endpointUrl=minio:9000",
         "storage.payloadThresholdBytes=-1",
         "storage.s3.accessKeyIdKey=",
+        "api.image.digest=latest",
     ],
 )
 def test_values_schema_rejects(helm: str, bad: str) -> None:
@@ -356,6 +358,52 @@ def test_temporal_setup_can_be_disabled(helm: str) -> None:
     assert not by_kind(objs, "Job")
 
 
+# --- images -------------------------------------------------------------------
+
+
+def test_no_image_registry_fails_the_render_with_a_clear_message(helm: str) -> None:
+    """Nobody publishes durable-agent/*: an unqualified default would pull a
+    Docker Hub name nobody owns, so the render says how to build and push."""
+    for cmd in (["template", RELEASE], ["install", RELEASE, "--dry-run=client"]):
+        proc = run([helm, *cmd, str(CHART), "--set", f"storage.bucket={BUCKET}"], check=False)
+        out = proc.stderr + proc.stdout
+        assert proc.returncode != 0, cmd
+        assert "image.registry is required" in out and "docker build --target" in out, out
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_images_name_a_registry(default: list[dict], full: list[dict], values: str) -> None:
+    objs = default if values == "default" else full
+    registry = REGISTRY if values == "default" else "registry.example.com/acme"
+    for dname, dep in by_kind(objs, "Deployment").items():
+        (c,) = dep["spec"]["template"]["spec"]["containers"]
+        assert c["image"].startswith(f"{registry}/durable-agent/"), (dname, c["image"])
+
+
+def test_image_digest_and_qualified_repository(helm: str) -> None:
+    digest = "sha256:" + "a" * 64
+    objs = objects(
+        template(
+            helm,
+            "--set",
+            f"storage.bucket={BUCKET}",
+            "--set",
+            "api.image.repository=ghcr.io/acme/api",
+            "--set",
+            f"api.image.digest={digest}",
+            "--set",
+            "workerLlm.image.repository=localhost:5000/worker-llm",
+            "--set",
+            "workerTools.image.repository=registry.internal/tools",
+        )
+    )
+    deps = by_kind(objs, "Deployment")
+    image = {c: deps[name(c)]["spec"]["template"]["spec"]["containers"][0]["image"] for c in COMPONENTS}
+    assert image["api"] == f"ghcr.io/acme/api@{digest}"
+    assert image["worker-llm"] == "localhost:5000/worker-llm:0.1.0"
+    assert image["worker-tools"] == "registry.internal/tools:0.1.0"
+
+
 # --- object store -------------------------------------------------------------
 
 
@@ -363,7 +411,7 @@ def test_no_bucket_fails_the_render_with_a_clear_message(helm: str) -> None:
     """No silent per-pod directory: without storage.bucket nothing renders nor
     installs (`helm lint` lets `fail` through by design, so it is no check here)."""
     for cmd in (["template", RELEASE], ["install", RELEASE, "--dry-run=client"]):
-        proc = run([helm, *cmd, str(CHART)], check=False)
+        proc = run([helm, *cmd, str(CHART), "--set", f"image.registry={REGISTRY}"], check=False)
         assert proc.returncode != 0, cmd
         assert "storage.bucket is required" in proc.stderr + proc.stdout, cmd
 

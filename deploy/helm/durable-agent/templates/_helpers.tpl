@@ -93,14 +93,27 @@ fake-llm: fakeLlm
 {{- end }}
 {{- end }}
 
-{{/* Image reference. Call with (dict "root" $ "image" .Values.api.image). */}}
+{{/*
+Image reference: [image.registry/]repository:tag, or repository@digest when the
+component sets image.digest. Nobody publishes durable-agent images, so a
+repository with no registry in front of it (image.registry, or a host in the
+repository itself) fails the render instead of pulling a name from Docker Hub
+that nobody owns. Call with (dict "root" $ "image" .Values.api.image "key" "api").
+*/}}
 {{- define "durable-agent.image" -}}
-{{- $registry := .root.Values.image.registry }}
-{{- $tag := .image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion }}
-{{- if $registry }}
-{{- printf "%s/%s:%s" (trimSuffix "/" $registry) .image.repository $tag }}
+{{- $registry := trimSuffix "/" .root.Values.image.registry }}
+{{- $repo := .image.repository }}
+{{- $parts := splitList "/" $repo }}
+{{- $host := first $parts }}
+{{- $qualified := and (gt (len $parts) 1) (or (contains "." $host) (contains ":" $host) (eq $host "localhost")) }}
+{{- if not (or $registry $qualified) }}
+{{- fail (printf "image.registry is required: nobody publishes %s, so build and push the images first (docker build --target <component> -t REGISTRY/durable-agent/<component>:TAG . for api, worker-llm, worker-tools, fake-llm; see the chart README, Install), then set image.registry=REGISTRY and image.tag=TAG. Images loaded into kind or minikube by hand: image.registry=docker.io. Or give %s.image.repository a registry host." $repo .key) }}
+{{- end }}
+{{- $name := ternary (printf "%s/%s" $registry $repo) $repo (not (empty $registry)) }}
+{{- if .image.digest }}
+{{- printf "%s@%s" $name .image.digest }}
 {{- else }}
-{{- printf "%s:%s" .image.repository $tag }}
+{{- printf "%s:%s" $name (.image.tag | default .root.Values.image.tag | default .root.Chart.AppVersion) }}
 {{- end }}
 {{- end }}
 
