@@ -119,6 +119,18 @@ def test_app_healthchecks_probe_the_port_the_service_listens_on(project: dict) -
         assert url.hostname == "127.0.0.1" and str(url.port) == port, (name, url, port)
 
 
+def test_metrics_ports_are_not_published(project: dict) -> None:
+    """Prometheus scrapes inside the compose network: the gateway's /metrics has
+    a port of its own (METRICS_PORT), and only the API port is published."""
+    for name in APP_SERVICES:
+        env = project["services"][name]["environment"]
+        published = {int(p["target"]) for p in project["services"][name].get("ports", [])}
+        assert env["METRICS_PORT"] == "9100", name
+        assert int(env["METRICS_PORT"]) not in published, name
+    api = project["services"]["api"]
+    assert {int(p["target"]) for p in api["ports"]} == {int(api["environment"]["API_PORT"])}
+
+
 def test_depends_on_uses_conditions(project: dict) -> None:
     services = project["services"]
     for name, svc in services.items():

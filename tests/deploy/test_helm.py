@@ -254,9 +254,14 @@ def test_services(default: list[dict]) -> None:
     services = by_kind(default, "Service")
     deps = by_kind(default, "Deployment")
     api = services[name("api")]
+    # metrics on a port of their own, which the Ingress does not route (test_ingress...)
     assert [(p["name"], p["port"], p["targetPort"]) for p in api["spec"]["ports"]] == [
-        ("http", 8000, "http")
+        ("http", 8000, "http"),
+        ("metrics", 9100, "metrics"),
     ]
+    container = deps[name("api")]["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert env["METRICS_PORT"] == "9100"
     for component in COMPONENTS:
         svc = services[name(component)]
         pod_labels = deps[name(component)]["spec"]["template"]["metadata"]["labels"]
@@ -324,6 +329,8 @@ def test_service_monitors(full: list[dict]) -> None:
             assert set(ep) == {"port", "path", "interval", "scrapeTimeout"}
             assert ep["port"] in ports and ep["path"] == "/metrics"
             assert ep["interval"] == "15s" and ep["scrapeTimeout"] == "10s"
+    api_ports = {ep["port"] for ep in monitors[name("api")]["spec"]["endpoints"]}
+    assert api_ports == {"metrics"}
     worker_ports = {ep["port"] for ep in monitors[name("worker-llm")]["spec"]["endpoints"]}
     assert worker_ports == {"metrics", "sdk-metrics"}
 

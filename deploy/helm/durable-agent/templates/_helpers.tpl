@@ -70,6 +70,9 @@ fake-llm: fakeLlm
 - name: http
   containerPort: 8000
   protocol: TCP
+- name: metrics
+  containerPort: 9100
+  protocol: TCP
 {{- else if eq . "fake-llm" }}
 - name: http
   containerPort: 8080
@@ -239,6 +242,8 @@ Temporal mTLS file paths, the component's Secret keys, then its extraEnv.
   value: "0.0.0.0"
 - name: API_PORT
   value: "8000"
+- name: METRICS_PORT
+  value: "9100"
 {{- else if ne .component "fake-llm" }}
 - name: METRICS_PORT
   value: "9100"
