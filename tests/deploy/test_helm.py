@@ -10,6 +10,7 @@ from deploy_support import CHART, CHART_CI_VALUES, SETUP_SCRIPT, console_scripts
 
 COMPONENTS = ("api", "worker-llm", "worker-tools")
 RELEASE = "rel"
+CONFIG = f"{RELEASE}-durable-agent-config"  # the settings ConfigMap
 # The chart's defaults plus its required values (no bucket or no registry: the render fails).
 BUCKET = "agent-objects"
 REGISTRY = "registry.example.com/acme"
@@ -114,6 +115,9 @@ def test_notes_render(helm: str) -> None:
         "storage.payloadThresholdBytes=-1",
         "storage.s3.accessKeyIdKey=",
         "api.image.digest=latest",
+        "api.lifecycle.preStp.exec.command={sleep}",
+        "topologySpread.whenUnsatisfiable=Sometimes",
+        "workerTools.extraVolumeMounts[0].name=x",
     ],
 )
 def test_values_schema_rejects(helm: str, bad: str) -> None:
@@ -228,7 +232,7 @@ def test_config_map_holds_valid_settings(
 
     fields = {f.upper() for f in Settings.model_fields}
     for objs in (default, full):
-        data = next(iter(by_kind(objs, "ConfigMap").values()))["data"]
+        data = by_kind(objs, "ConfigMap")[CONFIG]["data"]
         assert set(data) - {"TZ"} <= fields, set(data) - fields
         for key, value in data.items():
             monkeypatch.setenv(key, value)
@@ -238,13 +242,59 @@ def test_config_map_holds_valid_settings(
 
 def test_fake_llm(default: list[dict], full: list[dict]) -> None:
     assert name("fake-llm") not in by_kind(default, "Deployment")
-    cm = next(iter(by_kind(default, "ConfigMap").values()))["data"]
+    cm = by_kind(default, "ConfigMap")[CONFIG]["data"]
     assert cm["LLM_MODEL"] == "openai/gpt-4o-mini" and "LLM_API_BASE" not in cm
 
-    cm = next(iter(by_kind(full, "ConfigMap").values()))["data"]
+    cm = by_kind(full, "ConfigMap")[CONFIG]["data"]
     svc = by_kind(full, "Service")[name("fake-llm")]
     assert cm["LLM_MODEL"] == "openai/fake-agent"
     assert cm["LLM_API_BASE"] == f"http://{name('fake-llm')}:{svc['spec']['ports'][0]['port']}/v1"
+
+
+def test_default_topology_spread(default: list[dict], full: list[dict]) -> None:
+    """Replicas spread across zones and nodes by default, softly (a one-zone or
+    one-node cluster still schedules them); a component's own list replaces it."""
+    for component in COMPONENTS:
+        spec = by_kind(default, "Deployment")[name(component)]["spec"]["template"]
+        constraints = spec["spec"]["topologySpreadConstraints"]
+        assert [c["topologyKey"] for c in constraints] == [
+            "topology.kubernetes.io/zone",
+            "kubernetes.io/hostname",
+        ], component
+        for c in constraints:
+            assert c["whenUnsatisfiable"] == "ScheduleAnyway" and c["maxSkew"] == 1
+            assert c["labelSelector"]["matchLabels"].items() <= spec["metadata"]["labels"].items()
+            assert c["labelSelector"]["matchLabels"]["app.kubernetes.io/component"] == component
+    api = by_kind(full, "Deployment")[name("api")]["spec"]["template"]["spec"]
+    assert [c["topologyKey"] for c in api["topologySpreadConstraints"]] == [
+        "topology.kubernetes.io/zone"
+    ]
+
+
+def test_topology_spread_can_be_turned_off(helm: str) -> None:
+    objs = objects(template(helm, *REQUIRED, "--set", "topologySpread.enabled=false"))
+    for dep in by_kind(objs, "Deployment").values():
+        assert "topologySpreadConstraints" not in dep["spec"]["template"]["spec"]
+
+
+def test_escape_hatches(default: list[dict], full: list[dict]) -> None:
+    """lifecycle (preStop), priorityClassName, extraVolumes/extraVolumeMounts,
+    image.digest and extraObjects reach the rendered objects, and are absent by default."""
+    spec = by_kind(full, "Deployment")[name("worker-llm")]["spec"]["template"]["spec"]
+    (c,) = spec["containers"]
+    assert c["lifecycle"] == {"preStop": {"exec": {"command": ["sleep", "5"]}}}
+    assert spec["priorityClassName"] == "agents-high"
+    assert {"name": "model-ca", "configMap": {"name": "model-proxy-ca"}} in spec["volumes"]
+    mounts = {m["name"]: m for m in c["volumeMounts"]}
+    assert mounts["model-ca"]["mountPath"] == "/etc/model-ca" and "tmp" in mounts
+    assert c["image"].endswith("/durable-agent/worker-llm@sha256:" + "0123456789abcdef" * 4)
+    assert "agents-high" in by_kind(full, "PriorityClass")
+    assert f"{RELEASE}-model-proxy-ca" in by_kind(full, "ConfigMap")  # a string, through tpl
+    for dep in by_kind(default, "Deployment").values():
+        spec = dep["spec"]["template"]["spec"]
+        assert "priorityClassName" not in spec and "lifecycle" not in spec["containers"][0]
+        assert [v["name"] for v in spec["volumes"]] == ["tmp"]
+    assert not by_kind(default, "PriorityClass")
 
 
 # --- services, scaling, exposure, monitoring ----------------------------------

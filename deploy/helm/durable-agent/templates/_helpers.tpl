@@ -272,3 +272,26 @@ Temporal mTLS file paths, the component's Secret keys, then its extraEnv.
 {{ toYaml . }}
 {{- end }}
 {{- end }}
+
+{{/*
+topologySpreadConstraints of a component: its own list when it sets one, else
+(topologySpread.enabled) one soft constraint per topologySpread.topologyKeys,
+so replicas spread across zones and nodes where the cluster has them and still
+schedule where it does not (ScheduleAnyway). Call with (dict "root" $ "component" "api").
+*/}}
+{{- define "durable-agent.topologySpread" -}}
+{{- $c := index .root.Values (index (include "durable-agent.components" .root | fromYaml) .component) }}
+{{- $ts := .root.Values.topologySpread }}
+{{- if $c.topologySpreadConstraints }}
+{{- toYaml $c.topologySpreadConstraints }}
+{{- else if $ts.enabled }}
+{{- range $ts.topologyKeys }}
+- maxSkew: {{ $ts.maxSkew }}
+  topologyKey: {{ . }}
+  whenUnsatisfiable: {{ $ts.whenUnsatisfiable }}
+  labelSelector:
+    matchLabels:
+      {{- include "durable-agent.componentSelectorLabels" $ | nindent 6 }}
+{{- end }}
+{{- end }}
+{{- end }}
