@@ -15,7 +15,17 @@ CONFIG = f"{RELEASE}-durable-agent-config"  # the settings ConfigMap
 BUCKET = "agent-objects"
 REGISTRY = "registry.example.com/acme"
 REQUIRED = ["--set", f"storage.bucket={BUCKET}", "--set", f"image.registry={REGISTRY}"]
-VALUE_SETS = {"default": REQUIRED, "all-features": ["-f", str(CHART_CI_VALUES)]}
+# ... and each ci/<name>-values.yaml (all-features: every option on; keda: KEDA scaling)
+VALUE_SETS = {
+    "default": REQUIRED,
+    **{
+        p.name.removesuffix("-values.yaml"): ["-f", str(p)]
+        for p in sorted(CHART.glob("ci/*-values.yaml"))
+    },
+}
+assert "all-features" in VALUE_SETS and str(CHART_CI_VALUES) in VALUE_SETS["all-features"]
+# Custom resources kubernetes-validate has no schema for (checked by hand below).
+CRD_KINDS = ("ServiceMonitor", "ScaledObject", "HTTPRoute")
 STORAGE_KEYS = ("STORAGE_S3_ACCESS_KEY_ID", "STORAGE_S3_SECRET_ACCESS_KEY")
 
 
@@ -87,10 +97,10 @@ def test_helm_lint_strict(helm: str, values: str) -> None:
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
 def test_kubernetes_validate_strict(rendered: dict[str, str], values: str) -> None:
     proc = run([tool("kubernetes-validate"), "--strict", "-"], input=rendered[values])
-    # The only thing it may skip is the ServiceMonitor CRD (checked below).
+    # The only things it may skip are the CRDs (checked below).
     for line in (proc.stdout + proc.stderr).splitlines():
         if line.startswith(("WARN", "ERROR")):
-            assert "ServiceMonitor" in line, line
+            assert any(kind in line for kind in CRD_KINDS), line
 
 
 def test_notes_render(helm: str) -> None:
@@ -140,8 +150,8 @@ def test_default_objects(default: list[dict]) -> None:
 
 
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
-def test_every_container_is_locked_down(default: list[dict], full: list[dict], values: str) -> None:
-    objs = default if values == "default" else full
+def test_every_container_is_locked_down(rendered: dict[str, str], values: str) -> None:
+    objs = objects(rendered[values])
     specs = pod_specs(objs)
     assert specs
     for where, spec in specs.items():
@@ -161,10 +171,8 @@ def test_every_container_is_locked_down(default: list[dict], full: list[dict], v
 
 
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
-def test_deployments_have_probes_on_declared_ports(
-    default: list[dict], full: list[dict], values: str
-) -> None:
-    objs = default if values == "default" else full
+def test_deployments_have_probes_on_declared_ports(rendered: dict[str, str], values: str) -> None:
+    objs = objects(rendered[values])
     for dname, dep in by_kind(objs, "Deployment").items():
         for c in dep["spec"]["template"]["spec"]["containers"]:
             ports = {p["name"] for p in c["ports"]}
@@ -345,6 +353,69 @@ def test_hpa_and_pdb_per_deployment(full: list[dict]) -> None:
     assert metrics == {"cpu", "memory"}
 
 
+@pytest.fixture(scope="module")
+def keda(rendered: dict[str, str]) -> list[dict]:
+    return objects(rendered["keda"])
+
+
+def test_keda_scales_workers_on_their_task_queue_backlog(keda: list[dict]) -> None:
+    """kubernetes-validate skips this CRD: check its shape here. Each worker
+    scales on the queues it polls, KEDA alone (no HPA, no fixed replicas)."""
+    scaled = by_kind(keda, "ScaledObject")
+    assert set(scaled) == {name("worker-llm"), name("worker-tools")}
+    assert not by_kind(keda, "HorizontalPodAutoscaler")
+    cm = by_kind(keda, "ConfigMap")[CONFIG]["data"]
+    deps = by_kind(keda, "Deployment")
+    for sname, so in scaled.items():
+        assert so["apiVersion"] == "keda.sh/v1alpha1"
+        assert so["spec"]["scaleTargetRef"] == {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": sname,
+        }
+        assert "replicas" not in deps[sname]["spec"], f"{sname}: replicas fights KEDA"
+        assert so["spec"]["minReplicaCount"] <= so["spec"]["maxReplicaCount"]
+        for trig in so["spec"]["triggers"]:
+            if trig["type"] == "temporal":
+                md = trig["metadata"]
+                assert md["endpoint"] == cm["TEMPORAL_ADDRESS"]
+                assert md["namespace"] == cm["TEMPORAL_NAMESPACE"] == "agents"
+                assert all(isinstance(v, str) for v in md.values()), md
+    llm = scaled[name("worker-llm")]["spec"]["triggers"]
+    queues = {t["metadata"]["taskQueue"]: t["metadata"]["queueTypes"] for t in llm if t["type"] == "temporal"}
+    assert queues == {cm["WORKFLOW_TASK_QUEUE"]: "workflow", cm["LLM_TASK_QUEUE"]: "activity"}
+    assert {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "75"}} in llm
+    temporal = [t for t in llm if t["type"] == "temporal"]
+    assert all(t["authenticationRef"] == {"name": "temporal-api-key"} for t in temporal)
+    assert all(t["metadata"]["enableTLS"] == "true" for t in temporal)
+    (tools,) = scaled[name("worker-tools")]["spec"]["triggers"]
+    assert tools["metadata"]["taskQueue"] == cm["TOOLS_TASK_QUEUE"]
+    assert tools["metadata"]["queueTypes"] == "activity" and "authenticationRef" not in tools
+
+
+def test_keda_with_the_llm_queue_shared(helm: str) -> None:
+    """No separate LLM queue (the default): one trigger counts the workflow
+    queue's workflow and activity backlog."""
+    objs = objects(template(helm, *REQUIRED, "--set", "workerLlm.keda.enabled=true"))
+    (trig,) = by_kind(objs, "ScaledObject")[name("worker-llm")]["spec"]["triggers"]
+    assert trig["metadata"]["taskQueue"] == "agent-workflows"
+    assert trig["metadata"]["queueTypes"] == "workflow,activity"
+    assert "ScaledObject" not in {o["kind"] for o in objects(template(helm, *REQUIRED))}
+
+
+@pytest.mark.parametrize(
+    ("sets", "message"),
+    [
+        (["workerTools.keda.enabled=true", "workerTools.autoscaling.enabled=true"], "both on"),
+        (["api.keda.enabled=true"], "for the workers"),
+    ],
+)
+def test_keda_misuse_fails_the_render(helm: str, sets: list[str], message: str) -> None:
+    flags = [f for s in sets for f in ("--set", s)]
+    proc = run([helm, "template", RELEASE, str(CHART), *REQUIRED, *flags], check=False)
+    assert proc.returncode != 0 and message in proc.stderr, proc.stderr
+
+
 def test_ingress_is_sse_friendly(full: list[dict]) -> None:
     (ingress,) = by_kind(full, "Ingress").values()
     ann = ingress["metadata"]["annotations"]
@@ -429,9 +500,9 @@ def test_no_image_registry_fails_the_render_with_a_clear_message(helm: str) -> N
 
 
 @pytest.mark.parametrize("values", sorted(VALUE_SETS))
-def test_images_name_a_registry(default: list[dict], full: list[dict], values: str) -> None:
-    objs = default if values == "default" else full
-    registry = REGISTRY if values == "default" else "registry.example.com/acme"
+def test_images_name_a_registry(rendered: dict[str, str], values: str) -> None:
+    objs = objects(rendered[values])
+    registry = "registry.example.com/acme"
     for dname, dep in by_kind(objs, "Deployment").items():
         (c,) = dep["spec"]["template"]["spec"]["containers"]
         assert c["image"].startswith(f"{registry}/durable-agent/"), (dname, c["image"])
@@ -473,7 +544,7 @@ def test_no_bucket_fails_the_render_with_a_clear_message(helm: str) -> None:
         assert "storage.bucket is required" in proc.stderr + proc.stdout, cmd
 
 
-@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+@pytest.mark.parametrize("values", ["default", "all-features"])
 def test_every_app_container_opens_the_one_bucket(
     default: list[dict], full: list[dict], values: str
 ) -> None:
