@@ -426,6 +426,91 @@ def test_ingress_is_sse_friendly(full: list[dict]) -> None:
     assert ingress["spec"]["tls"][0]["secretName"] == "agent-example-tls"
 
 
+def test_ingress_for_any_controller(helm: str) -> None:
+    """Not ingress-nginx only: the class and annotations are the operator's, and
+    the nginx SSE settings come only with className nginx, overridable."""
+    objs = objects(
+        template(
+            helm,
+            *REQUIRED,
+            "--set",
+            "ingress.enabled=true",
+            "--set",
+            "ingress.className=traefik",
+            "--set-string",
+            "ingress.annotations.traefik\\.ingress\\.kubernetes\\.io/router\\.entrypoints=websecure",
+        )
+    )
+    (ingress,) = by_kind(objs, "Ingress").values()
+    assert ingress["spec"]["ingressClassName"] == "traefik"
+    ann = ingress["metadata"]["annotations"]
+    assert ann == {"traefik.ingress.kubernetes.io/router.entrypoints": "websecure"}
+
+    objs = objects(template(helm, *REQUIRED, "--set", "ingress.enabled=true"))
+    (ingress,) = by_kind(objs, "Ingress").values()
+    assert "ingressClassName" not in ingress["spec"]  # the cluster's default class
+    assert "annotations" not in ingress["metadata"]
+
+    objs = objects(
+        template(
+            helm,
+            *REQUIRED,
+            "--set",
+            "ingress.enabled=true",
+            "--set",
+            "ingress.className=nginx",
+            "--set-string",
+            "ingress.annotations.nginx\\.ingress\\.kubernetes\\.io/proxy-read-timeout=7200",
+        )
+    )
+    (ingress,) = by_kind(objs, "Ingress").values()
+    ann = ingress["metadata"]["annotations"]
+    assert ann["nginx.ingress.kubernetes.io/proxy-read-timeout"] == "7200"
+    assert ann["nginx.ingress.kubernetes.io/proxy-buffering"] == "off"
+
+
+def test_http_route(full: list[dict], default: list[dict]) -> None:
+    """kubernetes-validate skips this CRD: check its shape here."""
+    assert not by_kind(default, "HTTPRoute")
+    (route,) = by_kind(full, "HTTPRoute").values()
+    assert route["apiVersion"] == "gateway.networking.k8s.io/v1"
+    spec = route["spec"]
+    assert spec["parentRefs"] == [
+        {"name": "public-gateway", "namespace": "gateway-system", "sectionName": "https"}
+    ]
+    assert spec["hostnames"] == ["agent.example.com"]
+    (rule,) = spec["rules"]
+    assert rule["matches"] == [{"path": {"type": "PathPrefix", "value": "/"}}]
+    assert rule["timeouts"] == {"request": "0s"}
+
+
+def test_http_route_needs_a_parent(helm: str) -> None:
+    proc = run(
+        [helm, "template", RELEASE, str(CHART), *REQUIRED, "--set", "httpRoute.enabled=true"],
+        check=False,
+    )
+    assert proc.returncode != 0 and "httpRoute.parentRefs is required" in proc.stderr
+
+
+def test_ingress_and_route_reach_only_the_api_http_port(full: list[dict]) -> None:
+    """/metrics has a port of its own that nothing outside the cluster reaches:
+    the Ingress and the HTTPRoute send traffic only to the api's http port."""
+    (svc_ports,) = [
+        {p["name"]: p["port"] for p in s["spec"]["ports"]}
+        for n, s in by_kind(full, "Service").items()
+        if n == name("api")
+    ]
+    assert set(svc_ports) == {"http", "metrics"}
+    (ingress,) = by_kind(full, "Ingress").values()
+    for rule in ingress["spec"]["rules"]:
+        for path in rule["http"]["paths"]:
+            assert path["backend"]["service"] == {"name": name("api"), "port": {"name": "http"}}
+    (route,) = by_kind(full, "HTTPRoute").values()
+    for rule in route["spec"]["rules"]:
+        assert rule["backendRefs"] == [{"name": name("api"), "port": svc_ports["http"]}]
+    assert svc_ports["http"] != svc_ports["metrics"]
+
+
 def test_service_monitors(full: list[dict]) -> None:
     """kubernetes-validate skips this CRD: check its shape here."""
     monitors = by_kind(full, "ServiceMonitor")
