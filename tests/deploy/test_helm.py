@@ -6,7 +6,15 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from deploy_support import CHART, CHART_CI_VALUES, SETUP_SCRIPT, console_scripts, run, tool
+from deploy_support import (
+    CHART,
+    CHART_CI_VALUES,
+    DOCKERFILE,
+    SETUP_SCRIPT,
+    console_scripts,
+    run,
+    tool,
+)
 
 COMPONENTS = ("api", "worker-llm", "worker-tools")
 RELEASE = "rel"
@@ -79,11 +87,13 @@ def container_env(objs: list[dict], component: str) -> dict[str, object]:
 
 
 def pod_specs(objs: list[dict]) -> dict[str, dict]:
-    return {
+    specs = {
         f"{o['kind']}/{o['metadata']['name']}": o["spec"]["template"]["spec"]
         for o in objs
         if o["kind"] in ("Deployment", "Job")
     }
+    specs.update({f"Pod/{o['metadata']['name']}": o["spec"] for o in objs if o["kind"] == "Pod"})
+    return specs
 
 
 # --- helm lint / template / kubernetes-validate ----------------------------------
@@ -511,6 +521,96 @@ def test_ingress_and_route_reach_only_the_api_http_port(full: list[dict]) -> Non
     assert svc_ports["http"] != svc_ports["metrics"]
 
 
+MONITORING = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
+
+
+def _ingress_ports(policy: dict) -> dict[str | int, list[dict] | None]:
+    """Container port -> the peers a policy lets in (None: anywhere)."""
+    out: dict[str | int, list[dict] | None] = {}
+    for rule in policy["spec"].get("ingress", []):
+        for port in rule["ports"]:
+            out[port["port"]] = rule.get("from")
+    return out
+
+
+def _egress_ports(policy: dict) -> set[tuple[int, str]]:
+    return {
+        (port["port"], port.get("protocol", "TCP"))
+        for rule in policy["spec"]["egress"]
+        for port in rule.get("ports", [])
+    }
+
+
+def test_network_policies(default: list[dict], full: list[dict], helm: str) -> None:
+    """Off by default. On: the api's http port open (to apiFrom), metrics ports
+    only to the monitoring namespace, workers nothing else; egress only to DNS
+    and the ports of what each component talks to."""
+    assert not by_kind(default, "NetworkPolicy")
+    objs = objects(template(helm, *REQUIRED, "--set", "networkPolicy.enabled=true"))
+    policies = by_kind(objs, "NetworkPolicy")
+    deps = by_kind(objs, "Deployment")
+    assert set(policies) == set(deps)
+    dns = {(53, "UDP"), (53, "TCP")}
+    for component in COMPONENTS:
+        pol = policies[name(component)]
+        pod_labels = deps[name(component)]["spec"]["template"]["metadata"]["labels"]
+        assert pol["spec"]["podSelector"]["matchLabels"].items() <= pod_labels.items()
+        assert pol["spec"]["policyTypes"] == ["Ingress", "Egress"]
+        # every named port in a rule is one the container declares
+        (c,) = deps[name(component)]["spec"]["template"]["spec"]["containers"]
+        assert set(_ingress_ports(pol)) <= {p["name"] for p in c["ports"]}, component
+    assert _ingress_ports(policies[name("api")]) == {"http": None, "metrics": [MONITORING]}
+    for worker in ("worker-llm", "worker-tools"):
+        ingress = _ingress_ports(policies[name(worker)])
+        assert ingress == {"metrics": [MONITORING], "sdk-metrics": [MONITORING]}, worker
+    base = dns | {(7233, "TCP"), (6379, "TCP"), (443, "TCP")}
+    for component in COMPONENTS:
+        assert _egress_ports(policies[name(component)]) == base, component
+
+    # the model provider's ports go to worker-llm alone
+    objs = objects(
+        template(
+            helm,
+            *REQUIRED,
+            "--set",
+            "networkPolicy.enabled=true",
+            "--set",
+            "networkPolicy.egress.modelProvider.ports={8443}",
+        )
+    )
+    policies = by_kind(objs, "NetworkPolicy")
+    assert (8443, "TCP") in _egress_ports(policies[name("worker-llm")])
+    assert (8443, "TCP") not in _egress_ports(policies[name("api")])
+    assert (8443, "TCP") not in _egress_ports(policies[name("worker-tools")])
+
+
+def test_network_policies_all_features(full: list[dict]) -> None:
+    policies = by_kind(full, "NetworkPolicy")
+    api = _ingress_ports(policies[name("api")])
+    peers = api["http"]
+    assert peers is not None and peers[0] == {
+        "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    }
+    # the helm test Pod still reaches the gateway
+    (test_pod,) = [o for o in full if o["kind"] == "Pod"]
+    selectors = [p["podSelector"]["matchLabels"] for p in peers if "podSelector" in p]
+    assert any(s.items() <= test_pod["metadata"]["labels"].items() for s in selectors)
+    # MinIO's endpoint port joins the object store's; operators' own rules are kept
+    for component in COMPONENTS:
+        ports = _egress_ports(policies[name(component)])
+        assert {(9000, "TCP"), (6380, "TCP"), (8443, "TCP")} <= ports, component
+    # the fake LLM: reached by worker-llm only, talks to nothing but DNS
+    fake = policies[name("fake-llm")]
+    (peer,) = _ingress_ports(fake)["http"] or []
+    assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "worker-llm"
+    assert _egress_ports(fake) == {(53, "UDP"), (53, "TCP")}
+    llm = policies[name("worker-llm")]
+    to_fake = [r for r in llm["spec"]["egress"] if r["ports"] == [{"port": 8080, "protocol": "TCP"}]]
+    assert to_fake and to_fake[0]["to"][0]["podSelector"]["matchLabels"][
+        "app.kubernetes.io/component"
+    ] == "fake-llm"
+
+
 def test_service_monitors(full: list[dict]) -> None:
     """kubernetes-validate skips this CRD: check its shape here."""
     monitors = by_kind(full, "ServiceMonitor")
@@ -539,6 +639,32 @@ def test_service_monitors(full: list[dict]) -> None:
     assert api_ports == {"metrics"}
     worker_ports = {ep["port"] for ep in monitors[name("worker-llm")]["spec"]["endpoints"]}
     assert worker_ports == {"metrics", "sdk-metrics"}
+
+
+# --- helm test -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_helm_test_pod_asks_the_gateway(rendered: dict[str, str], values: str) -> None:
+    """`helm template` renders the test hook (kubernetes-validate checks it
+    above): a Pod of the api image that GETs /healthz and /readyz on the api
+    Service's http port."""
+    objs = objects(rendered[values])
+    (pod,) = [o for o in objs if o["kind"] == "Pod"]
+    assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
+    assert "hook-succeeded" in pod["metadata"]["annotations"]["helm.sh/hook-delete-policy"]
+    assert pod["spec"]["restartPolicy"] == "Never"
+    (c,) = pod["spec"]["containers"]
+    api = by_kind(objs, "Deployment")[name("api")]["spec"]["template"]["spec"]["containers"][0]
+    assert c["image"] == api["image"]
+    svc = by_kind(objs, "Service")[name("api")]
+    http = next(p["port"] for p in svc["spec"]["ports"] if p["name"] == "http")
+    script = c["command"][-1]
+    for path in ("/healthz", "/readyz"):
+        assert f"healthcheck http://{name('api')}:{http}{path}" in script, script
+    run(["sh", "-n"], input=script)
+    # healthcheck is the console tool every image carries (test_dockerfiles.py)
+    assert "/usr/local/bin/healthcheck" in DOCKERFILE.read_text()
 
 
 # --- Temporal set-up job ------------------------------------------------------
