@@ -180,17 +180,64 @@ def test_every_container_is_locked_down(rendered: dict[str, str], values: str) -
             assert c["resources"]["requests"] and c["resources"]["limits"]["memory"], where
 
 
-@pytest.mark.parametrize("values", sorted(VALUE_SETS))
-def test_deployments_have_probes_on_declared_ports(rendered: dict[str, str], values: str) -> None:
-    objs = objects(rendered[values])
+# The setting that makes each component listen where its probes knock.
+HEALTH_PORT_SETTING = {
+    "api": "API_PORT",
+    "worker-llm": "METRICS_PORT",
+    "worker-tools": "METRICS_PORT",
+}
+LISTEN_SETTINGS = ("API_PORT", "METRICS_PORT", "TEMPORAL_METRICS_PORT")
+
+
+def probe_port_problems(objs: list[dict]) -> list[str]:
+    """Probes and container ports that do not match what the container's own
+    settings make it listen on: a probe on a port nothing serves fails only
+    once pods run (restart loop, or never Ready)."""
+    problems = []
     for dname, dep in by_kind(objs, "Deployment").items():
-        for c in dep["spec"]["template"]["spec"]["containers"]:
-            ports = {p["name"] for p in c["ports"]}
-            for probe in ("livenessProbe", "readinessProbe"):
-                assert probe in c, f"{dname}: no {probe}"
-            for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
-                if probe in c:
-                    assert c[probe]["httpGet"]["port"] in ports, (dname, probe)
+        component = dname.removeprefix(f"{RELEASE}-durable-agent-")
+        (c,) = dep["spec"]["template"]["spec"]["containers"]
+        declared = {p["name"]: p["containerPort"] for p in c["ports"]}
+        if component == "fake-llm":
+            listening = {int(c["command"][c["command"].index("--port") + 1])}
+            health = next(iter(listening))
+        else:
+            env = container_env(objs, component)
+            listening = {int(env[s]) for s in LISTEN_SETTINGS if isinstance(env.get(s), str)}
+            health = int(env[HEALTH_PORT_SETTING[component]])
+        for pname, number in declared.items():
+            if number not in listening:
+                problems.append(f"{component}: port {pname}={number}, listens on {listening}")
+        for probe in ("startupProbe", "livenessProbe", "readinessProbe"):
+            if probe not in c:
+                if probe != "startupProbe":
+                    problems.append(f"{component}: no {probe}")
+                continue
+            port = c[probe]["httpGet"]["port"]
+            number = declared.get(port) if isinstance(port, str) else port
+            if number != health:
+                problems.append(f"{component}: {probe} on {port} ({number}), health is on {health}")
+    return problems
+
+
+@pytest.mark.parametrize("values", sorted(VALUE_SETS))
+def test_probes_hit_the_port_the_settings_make_it_listen_on(
+    rendered: dict[str, str], values: str
+) -> None:
+    assert probe_port_problems(objects(rendered[values])) == []
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        "workerLlm.livenessProbe.httpGet.port=9102",
+        "workerTools.readinessProbe.httpGet.port=sdk-metrics",
+        "api.readinessProbe.httpGet.port=metrics",
+        "workerLlm.extraEnv[0].name=METRICS_PORT,workerLlm.extraEnv[0].value=9200",
+    ],
+)
+def test_a_probe_on_a_wrong_port_is_caught(helm: str, wrong: str) -> None:
+    assert probe_port_problems(objects(template(helm, *REQUIRED, "--set", wrong)))
 
 
 def test_probe_paths(default: list[dict]) -> None:
@@ -392,7 +439,11 @@ def test_keda_scales_workers_on_their_task_queue_backlog(keda: list[dict]) -> No
                 assert md["namespace"] == cm["TEMPORAL_NAMESPACE"] == "agents"
                 assert all(isinstance(v, str) for v in md.values()), md
     llm = scaled[name("worker-llm")]["spec"]["triggers"]
-    queues = {t["metadata"]["taskQueue"]: t["metadata"]["queueTypes"] for t in llm if t["type"] == "temporal"}
+    queues = {
+        t["metadata"]["taskQueue"]: t["metadata"]["queueTypes"]
+        for t in llm
+        if t["type"] == "temporal"
+    }
     assert queues == {cm["WORKFLOW_TASK_QUEUE"]: "workflow", cm["LLM_TASK_QUEUE"]: "activity"}
     assert {"type": "cpu", "metricType": "Utilization", "metadata": {"value": "75"}} in llm
     temporal = [t for t in llm if t["type"] == "temporal"]
@@ -605,10 +656,14 @@ def test_network_policies_all_features(full: list[dict]) -> None:
     assert peer["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == "worker-llm"
     assert _egress_ports(fake) == {(53, "UDP"), (53, "TCP")}
     llm = policies[name("worker-llm")]
-    to_fake = [r for r in llm["spec"]["egress"] if r["ports"] == [{"port": 8080, "protocol": "TCP"}]]
-    assert to_fake and to_fake[0]["to"][0]["podSelector"]["matchLabels"][
-        "app.kubernetes.io/component"
-    ] == "fake-llm"
+    to_fake = [
+        r for r in llm["spec"]["egress"] if r["ports"] == [{"port": 8080, "protocol": "TCP"}]
+    ]
+    assert (
+        to_fake
+        and to_fake[0]["to"][0]["podSelector"]["matchLabels"]["app.kubernetes.io/component"]
+        == "fake-llm"
+    )
 
 
 def test_service_monitors(full: list[dict]) -> None:
@@ -737,7 +792,9 @@ def test_image_digest_and_qualified_repository(helm: str) -> None:
         )
     )
     deps = by_kind(objs, "Deployment")
-    image = {c: deps[name(c)]["spec"]["template"]["spec"]["containers"][0]["image"] for c in COMPONENTS}
+    image = {
+        c: deps[name(c)]["spec"]["template"]["spec"]["containers"][0]["image"] for c in COMPONENTS
+    }
     assert image["api"] == f"ghcr.io/acme/api@{digest}"
     assert image["worker-llm"] == "localhost:5000/worker-llm:0.1.0"
     assert image["worker-tools"] == "registry.internal/tools:0.1.0"
