@@ -263,6 +263,43 @@ def test_repo_root_env_file_overrides_defaults(tmp_path: Path) -> None:
     assert env["api"]["environment"]["API_KEYS"] == "k:acme"
 
 
+# Who may hold each secret (a non-empty value); everyone else gets none.
+SECRET_HOLDERS = {
+    "LLM_API_KEY": {"worker-llm"},
+    "API_KEYS": {"api"},
+    "TEMPORAL_API_KEY": {*APP_SERVICES, "temporal-setup"},
+    "STORAGE_S3_ACCESS_KEY_ID": APP_SERVICES,
+    "STORAGE_S3_SECRET_ACCESS_KEY": APP_SERVICES,
+}
+
+
+def _holders(project: dict) -> dict[str, set[str]]:
+    return {
+        key: {
+            name
+            for name, svc in project["services"].items()
+            if (svc.get("environment") or {}).get(key)
+        }
+        for key in SECRET_HOLDERS
+    }
+
+
+def test_each_container_gets_only_its_secrets(project: dict, tmp_path: Path) -> None:
+    """compose.env and .env reach every app container: the model key must reach
+    worker-llm alone, the gateway's keys the api alone, the store's key pair the
+    three that open it, whatever a .env written for `make run` holds."""
+    holders = _holders(project)
+    assert holders["LLM_API_KEY"] == {"worker-llm"}  # the fake's placeholder key
+    assert holders["API_KEYS"] == {"api"}  # the development key
+    dotenv = "".join(f"{key}=secret-{key.lower()}\n" for key in SECRET_HOLDERS)
+    holders = _holders(resolved(compose_file=isolated_copy(tmp_path, dotenv=dotenv)))
+    assert holders == SECRET_HOLDERS
+    # a blanked key is unset for the services (empty values are ignored)
+    from agent_core.settings import Settings
+
+    assert Settings.model_config.get("env_ignore_empty") is True
+
+
 def _storage_env(project: dict) -> dict[str, dict[str, str]]:
     return {
         name: {
