@@ -394,3 +394,41 @@ def _dockerfile_stages() -> set[str]:
         if len(parts) >= 4 and parts[0].upper() == "FROM" and parts[-2].upper() == "AS":
             stages.add(parts[-1])
     return stages
+
+
+def test_temporal_server_and_admin_tools_move_in_lockstep(project: dict) -> None:
+    """admin-tools carries its server's schema: compose's schema and setup jobs,
+    the chart's setup Job and .env.example all name the server's version."""
+    services = project["services"]
+    server = services["temporal"]["image"].split(":", 1)[1]
+    for name in ("temporal-schema", "temporal-setup"):
+        image = services[name]["image"]
+        assert image.startswith("temporalio/admin-tools:"), name
+        assert image.split(":", 1)[1] == server, f"{name} {image} vs server {server}"
+    values = yaml.safe_load((DEPLOY / "helm" / "durable-agent" / "values.yaml").read_text())
+    assert values["temporalSetup"]["image"]["tag"] == server
+    example = (REPO_ROOT / ".env.example").read_text()
+    assert f"TEMPORAL_VERSION={server}" in example
+    assert f"TEMPORAL_ADMINTOOLS_VERSION={server}" in example
+
+
+def test_upgrade_notes() -> None:
+    """The upgrade rules an operator needs before changing a version, linked
+    from the README and from deploy/README.md."""
+    chart_readme = DEPLOY / "helm" / "durable-agent" / "README.md"
+    text = chart_readme.read_text()
+    assert "\n## Upgrading\n" in text
+    section = text.split("\n## Upgrading\n", 1)[1].split("\n## ", 1)[0]
+    for needle in (
+        "TEMPORAL_ADMINTOOLS_VERSION",
+        "temporalSetup.image.tag",
+        "One minor version at a time",
+        "workflow.patched",
+        "tests/replay",
+        "Bucket retention",
+        "helm test",
+    ):
+        assert needle in section, needle
+    assert (REPO_ROOT / "tests" / "replay" / "histories").is_dir()
+    assert "deploy/helm/durable-agent/README.md#upgrading" in (REPO_ROOT / "README.md").read_text()
+    assert "helm/durable-agent/README.md#upgrading" in (DEPLOY / "README.md").read_text()
