@@ -118,6 +118,7 @@ def test_notes_render(helm: str) -> None:
     notes = out.split("NOTES:", 1)[1]
     assert f"port-forward svc/{name('api')}" in notes
     assert f"s3://{BUCKET}" in notes and "lifecycle" in notes
+    assert f"helm test {RELEASE}" in notes
 
 
 @pytest.mark.parametrize(
@@ -718,6 +719,10 @@ def test_helm_test_pod_asks_the_gateway(rendered: dict[str, str], values: str) -
     for path in ("/healthz", "/readyz"):
         assert f"healthcheck http://{name('api')}:{http}{path}" in script, script
     run(["sh", "-n"], input=script)
+    assert "env" in c and not [e for e in c["env"] if "valueFrom" in e], (
+        "the test Pod needs no secret"
+    )
+    assert "envFrom" not in c
     # healthcheck is the console tool every image carries (test_dockerfiles.py)
     assert "/usr/local/bin/healthcheck" in DOCKERFILE.read_text()
 
