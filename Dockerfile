@@ -132,9 +132,11 @@ CMD ["worker-llm"]
 
 FROM runtime AS api
 COPY --from=build-api /app/.venv /app/.venv
+# METRICS_PORT: /metrics on a port of its own, not the API's (which a proxy exposes).
 ENV API_HOST=0.0.0.0 \
-    API_PORT=8000
-EXPOSE 8000
+    API_PORT=8000 \
+    METRICS_PORT=9100
+EXPOSE 8000 9100
 USER 10001:10001
 # /healthz is liveness only (the process serves); /readyz also checks Temporal and Redis.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \

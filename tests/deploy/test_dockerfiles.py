@@ -156,7 +156,10 @@ def test_worker_llm_image_settings(dockerfile) -> None:
     env = " ".join(stages["worker-llm"].all("ENV"))
     assert "LITELLM_LOCAL_MODEL_COST_MAP=True" in env
     assert "METRICS_PORT=9100" in env and "TEMPORAL_METRICS_PORT=9101" in env
-    assert "API_HOST=0.0.0.0" in " ".join(stages["api"].all("ENV"))
+    api_env = " ".join(stages["api"].all("ENV"))
+    assert "API_HOST=0.0.0.0" in api_env
+    # the gateway's metrics on their own port, off the public one, as in compose and Helm
+    assert "METRICS_PORT=9100" in api_env and "9100" in stages["api"].all("EXPOSE")[0]
 
 
 def test_dockerignore_allows_only_build_inputs(dockerfile) -> None:
