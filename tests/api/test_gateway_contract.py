@@ -26,6 +26,19 @@ async def _openapi() -> dict:
     return response.json()
 
 
+async def test_api_docs_false_serves_no_docs_and_no_spec():
+    """For a gateway behind a public Ingress: none of the three routes exists."""
+    app = create_app(Settings(api_keys="k:t", api_docs=False))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://x") as http:
+        answers = {
+            path: (await http.get(path)).status_code
+            for path in ("/docs", "/redoc", "/openapi.json")
+        }
+    assert answers == {"/docs": 404, "/redoc": 404, "/openapi.json": 404}
+    # the API itself stays
+    assert app.url_path_for("stream_events", conversation_id="c") == "/v1/conversations/c/events"
+
+
 async def test_every_v1_operation_declares_its_error_statuses():
     spec = await _openapi()
     ops = [

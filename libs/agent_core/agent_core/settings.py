@@ -105,6 +105,7 @@ class Settings(BaseSettings):
     api_rate_limit_per_minute: int = Field(1200, ge=1)
     api_sse_ping_seconds: float = Field(15.0, gt=0)
     api_access_log: bool = True  # a line per request (make run turns it off)
+    api_docs: bool = True  # /docs, /redoc and /openapi.json (off: not served at all)
     # how often a stream's conversation is checked for a workflow closed with no end logged
     api_stream_closed_check_seconds: float = Field(30.0, gt=0)
 

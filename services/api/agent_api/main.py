@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from typing import Any
 
 import redis.asyncio as aioredis
 import uvicorn
@@ -54,6 +55,14 @@ def _announce(settings: Settings, keys: KeyRing) -> None:
         )
 
 
+def _app(settings: Settings, **options: Any) -> FastAPI:
+    """With ``API_DOCS`` (the default) FastAPIOffline: /docs and /redoc load their
+    assets from the gateway, not a CDN; without, no docs and no OpenAPI route."""
+    if settings.api_docs:
+        return FastAPIOffline(**options)
+    return FastAPI(docs_url=None, redoc_url=None, openapi_url=None, **options)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     keys = KeyRing.from_settings(settings)
@@ -92,8 +101,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         await redis.aclose()
 
-    # FastAPIOffline: /docs and /redoc load their assets from the gateway, not a CDN
-    app = FastAPIOffline(
+    app = _app(
+        settings,
         title="durable-agent",
         version="0.1.0",
         lifespan=lifespan,
