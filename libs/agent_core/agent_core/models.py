@@ -13,9 +13,6 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
-    "ListMcpToolsInput",
-    "McpCatalog",
-    "McpTool",
     "AgentConfig",
     "AgentStep",
     "ArchivePageInput",
@@ -27,6 +24,9 @@ __all__ = [
     "EndChatInput",
     "EndChatResult",
     "EventRecord",
+    "ListMcpToolsInput",
+    "McpCatalog",
+    "McpTool",
     "Message",
     "PendingDecision",
     "PlanTurnInput",

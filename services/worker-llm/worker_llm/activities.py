@@ -71,7 +71,7 @@ class LLMActivities:
         await self._void_earlier_attempts(ctx, attempt)
         can_switch = SWITCH_GOAL_TOOL not in input.withheld_tools
         messages = plan_messages(ctx, input.allow_refusal, can_switch)
-        tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools)
+        tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools, input.mcp_tools)
         for repair in range(self._config.max_repairs + 1):
             stream = TextStream(
                 self._sink, ctx.conversation_id, ctx.seq, ev.message_id(ctx.seq, attempt, repair)
@@ -80,7 +80,12 @@ class LLMActivities:
             try:
                 reply = await self._call("plan", messages, tools, on_text=stream.add)
                 step = read_step(
-                    reply, ctx.goal_id, input.call_id, input.allow_refusal, input.withheld_tools
+                    reply,
+                    ctx.goal_id,
+                    input.call_id,
+                    input.allow_refusal,
+                    input.withheld_tools,
+                    input.mcp_tools,
                 )
             except ModelError as exc:
                 await stream.void()
