@@ -13,7 +13,8 @@ listed at run time by the tools worker, so only their servers are known here.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
@@ -21,13 +22,12 @@ from jsonschema import Draft202012Validator
 
 from agent_core.errors import BadToolArgs, UnknownGoal, UnknownTool
 from agent_core.goals import ALL_GOALS, ALL_TOOLS
-from agent_core.mcp_config import SEPARATOR, McpFile, McpGoal, load_mcp_file
+from agent_core.mcp_config import SEPARATOR, McpFile, McpGoal, McpServer, load_mcp_file
 from agent_core.settings import Settings
 from agent_core.specs import Goal, ToolSpec
 
 __all__ = [
     "GOALS",
-    "MCP_SERVERS",
     "SWITCH_GOAL_TOOL",
     "TOOLS",
     "Goal",
@@ -38,8 +38,10 @@ __all__ = [
     "get_goal",
     "get_tool",
     "goal_tools",
+    "mcp_servers",
     "switch_goal_parameters",
     "validate_schema_args",
+    "use_mcp",
     "validate_tool_args",
 ]
 
@@ -119,10 +121,38 @@ def switch_goal_parameters(goal_ids: Iterable[str]) -> dict[str, Any]:
     }
 
 
-MCP_SERVERS = load_mcp_file(Settings().mcp_servers_file)
-GOALS, TOOLS = _collect(MCP_SERVERS)
+_mcp = load_mcp_file(Settings().mcp_servers_file)
+GOALS, TOOLS = _collect(_mcp)
 _VALIDATORS = {name: Draft202012Validator(t.parameters) for name, t in TOOLS.items()}
 _VALIDATORS[SWITCH_GOAL_TOOL] = Draft202012Validator(switch_goal_parameters(GOALS))
+
+
+def mcp_servers() -> Mapping[str, McpServer]:
+    """The MCP servers the operator's file declares, by name."""
+    return _mcp.servers
+
+
+@contextlib.contextmanager
+def use_mcp(mcp: McpFile) -> Iterator[None]:
+    """Serve ``mcp``'s servers and goals instead of ``MCP_SERVERS_FILE``'s until
+    the block ends: how tests and embedders give a process its MCP file."""
+    global _mcp
+    previous = _mcp
+    _install(mcp)
+    try:
+        yield
+    finally:
+        _install(previous)
+
+
+def _install(mcp: McpFile) -> None:
+    """Swap the goals in place, so every module holding ``GOALS`` sees the change."""
+    global _mcp
+    goals, _ = _collect(mcp)
+    _mcp = mcp
+    GOALS.clear()
+    GOALS.update(goals)
+    _VALIDATORS[SWITCH_GOAL_TOOL] = Draft202012Validator(switch_goal_parameters(GOALS))
 
 
 def get_goal(goal_id: str) -> Goal:
