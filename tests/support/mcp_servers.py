@@ -1,0 +1,56 @@
+"""The test notes server (``mcp_notes_server.py``) as MCP server configs:
+stdio (the worker starts it) and streamable HTTP (a real uvicorn on a free
+loopback port, behind a bearer token the config reads from a secret)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from agent_core.mcp_config import McpServer, SecretRef
+
+SCRIPT = str(Path(__file__).with_name("mcp_notes_server.py"))
+TOKEN_SECRET = "NOTES_MCP_TOKEN"
+
+
+def stdio_notes(notes_dir: Path, **extra: Any) -> McpServer:
+    env = {"NOTES_DIR": str(notes_dir)}
+    return McpServer(command=sys.executable, args=(SCRIPT, "stdio"), env=env, **extra)
+
+
+def http_notes(url: str, **extra: Any) -> McpServer:
+    auth = SecretRef(secret=TOKEN_SECRET, prefix="Bearer ")
+    return McpServer(url=url, headers={"Authorization": auth}, **extra)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def http_notes_server(notes_dir: Path, token: str) -> Iterator[str]:
+    """A notes server over streamable HTTP on loopback; yields its URL."""
+    port = _free_port()
+    env = {**os.environ, "NOTES_DIR": str(notes_dir), "NOTES_TOKEN": token}
+    proc = subprocess.Popen([sys.executable, SCRIPT, "http", str(port)], env=env)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the HTTP notes server did not start")
+            time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}/mcp"
+    finally:
+        proc.terminate()
+        proc.wait(10)
