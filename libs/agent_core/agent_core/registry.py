@@ -40,8 +40,8 @@ __all__ = [
     "goal_tools",
     "mcp_servers",
     "switch_goal_parameters",
-    "validate_schema_args",
     "use_mcp",
+    "validate_schema_args",
     "validate_tool_args",
 ]
 

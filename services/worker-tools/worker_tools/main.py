@@ -17,6 +17,7 @@ from agent_core.events import EventSink
 from agent_core.object_store import ObjectStore
 from agent_core.registry import TOOLS, mcp_servers
 from agent_core.settings import Settings
+from agent_core.tool_catalog import McpCatalogWorkflow
 from agent_core.worker_host import run_service, worker_options
 from worker_tools.activities import ToolActivities
 from worker_tools.ledger import ObjectLedger
@@ -53,6 +54,7 @@ def build_workers(
             pool=pool,
             task_queue=settings.tools_task_queue,
             activities=[activities.run_tool, listing.list_mcp_tools],
+            workflows=[McpCatalogWorkflow],
             **worker_options(settings),
         )
     ]
