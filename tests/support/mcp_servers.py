@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +37,35 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@dataclass
+class HttpNotesServer:
+    url: str
+    proc: subprocess.Popen[bytes]
+
+    def stop(self) -> None:
+        """The server goes away (as a crashed or redeployed one)."""
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+
 @contextlib.contextmanager
-def http_notes_server(notes_dir: Path, token: str) -> Iterator[str]:
-    """A notes server over streamable HTTP on loopback; yields its URL."""
+def http_notes_server(notes_dir: Path, token: str) -> Iterator[HttpNotesServer]:
+    """A notes server over streamable HTTP on loopback, behind ``token``."""
     port = _free_port()
     env = {**os.environ, "NOTES_DIR": str(notes_dir), "NOTES_TOKEN": token}
-    proc = subprocess.Popen([sys.executable, SCRIPT, "http", str(port)], env=env)
+    server = HttpNotesServer(
+        f"http://127.0.0.1:{port}/mcp",
+        subprocess.Popen([sys.executable, SCRIPT, "http", str(port)], env=env),
+    )
     try:
         deadline = time.monotonic() + 20
         while True:
             with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
                 break
-            if proc.poll() is not None or time.monotonic() > deadline:
+            if server.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("the HTTP notes server did not start")
             time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}/mcp"
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(10)
+        server.stop()

@@ -72,7 +72,8 @@ async def test_errors_are_clear_and_hold_no_secret(tmp_path):
 
 async def test_streamable_http_with_a_secret_header(tmp_path):
     token = "s3cret-token-value"
-    with http_notes_server(tmp_path, token) as url:
+    with http_notes_server(tmp_path, token) as server:
+        url = server.url
         pool = _pool({"web": http_notes(url)}, {TOKEN_SECRET: token})
         try:
             note = await pool.call(_call("web__add_note", text="over http"), "wf/c9")
