@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agent_core.mcp_config import McpServer, SecretRef
+from agent_core.mcp_config import McpFile, McpGoal, McpServer, SecretRef
 
 SCRIPT = str(Path(__file__).with_name("mcp_notes_server.py"))
 TOKEN_SECRET = "NOTES_MCP_TOKEN"
@@ -69,3 +69,16 @@ def http_notes_server(notes_dir: Path, token: str) -> Iterator[HttpNotesServer]:
         yield server
     finally:
         server.stop()
+
+
+def notes_keeper_file(notes_dir: Path) -> McpFile:
+    """Goal ``notes_keeper`` on the stdio notes server: what the recorded MCP
+    history ran with, so its replay sees the same goal and servers."""
+    goal = McpGoal(
+        title="Keep notes",
+        description="Write the user's notes down in their notes book.",
+        agent_name="Note keeper",
+        starter_prompt="What shall I note?",
+        mcp_servers=("notes",),
+    )
+    return McpFile(servers={"notes": stdio_notes(notes_dir)}, goals={"notes_keeper": goal})
