@@ -11,9 +11,10 @@ never is. With nothing to do, durable timers withdraw an undecided proposal
 and close an idle conversation. Whether a proposal waits for the user is its
 tool's approval policy (``approval``): the registry's, read with the config,
 or the conversation's override. A goal's MCP tools are listed by the tools
-worker (an activity, so their schemas are in history) before its first turn. The user confirms, rejects or edits it; an
-approved ``switch_goal`` (or the ``switch_goal`` update) moves the
-conversation to another goal, in the workflow, for the turns after it.
+worker (an activity, so their schemas are in history) before its first turn.
+The user confirms, rejects or edits a proposal; an approved ``switch_goal``
+(or the ``switch_goal`` update) moves the conversation to another goal, in
+the workflow, for the turns after it.
 
 Every event that records a state change is written here, in the order the
 workflow decided it, as AG-UI runs: a run opens with the first event after
