@@ -12,6 +12,7 @@ regenerated to make a test pass: an existing file is left alone.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import tempfile
@@ -22,8 +23,10 @@ from temporalio.client import Client
 
 from agent_core.conversation_ids import workflow_id
 from agent_core.models import BusyPolicy, ConversationSnapshot, ConversationStatus, ToolPolicy
+from agent_core.registry import use_mcp
 from fake_llm import FakeLLM, Reply
 from tests.support.dev_server import start_dev_server
+from tests.support.mcp_servers import notes_keeper_file
 from tests.support.stack import AgentStack, agent_stack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -182,6 +185,22 @@ async def approval_and_goal_switch(stack: AgentStack) -> str:
     return cid
 
 
+async def mcp_tools(stack: AgentStack) -> str:
+    """A goal's MCP tools listed (patch "mcp-tools"), a proposal edited against the
+    listed schema, the call run on the stdio notes server, then end."""
+    stack.fake.script("plan", Reply.call("notes__add_note", text="milk"), "Noted.")
+    cid = await stack.start("notes_keeper", "Note down: milk")
+    snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
+    assert snap.pending_call is not None and snap.pending_call.name == "notes__add_note"
+    await stack.conversations.edit(stack.tenant, cid, snap.pending_call.id, {"text": "oat milk"})
+    snap = await stack.wait_status(cid, S.AWAITING_INPUT)
+    [result] = [m.tool_result for m in snap.transcript if m.tool_result]
+    assert result.ok and result.output is not None and result.output["text"] == "oat milk"
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
 async def idle_timeouts(stack: AgentStack) -> str:
     """A proposal left undecided is withdrawn, then the idle conversation closes."""
     cid = await stack.start("travel", "An event in Melbourne in April")
@@ -228,6 +247,8 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
         long_conversation,
         {"agent_max_turns_per_run": 30, "agent_history_window": 2},
     ),
+    # a goal with MCP tools (patch "mcp-tools"); replayed with the same MCP file
+    ("conversation_mcp_tools", mcp_tools, {}),
 ]
 
 
@@ -266,11 +287,14 @@ async def main() -> None:
         for name, scenario, overrides in SCENARIOS:
             if wanted and name not in wanted:
                 continue
+            notes = notes_keeper_file(Path(tempfile.mkdtemp(prefix="record-notes-")))
             async with (
                 FakeLLM() as fake,
                 agent_stack(env.client, fake, redis_url, **overrides) as stack,
             ):
-                cid = await scenario(stack)
+                scope = use_mcp(notes) if "mcp" in name else contextlib.nullcontext()
+                with scope:
+                    cid = await scenario(stack)
                 for path in await save_runs(env.client, workflow_id(stack.tenant, cid), name):
                     print(f"recorded {path.relative_to(ROOT)}")
     finally:

@@ -9,6 +9,7 @@ change would make a running conversation take a different path on replay
 
 from __future__ import annotations
 
+import contextlib
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +20,9 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from agent_core.legacy_workflow import AgentWorkflow
+from agent_core.registry import use_mcp
 from agent_core.workflow import ConversationWorkflow
+from tests.support.mcp_servers import notes_keeper_file
 
 with workflow.unsafe.imports_passed_through():
     from agent_core.models import ConversationInput, ConversationSnapshot, Prompt, WorkflowInput
@@ -46,16 +49,20 @@ def test_histories_are_checked_in() -> None:
         "conversation_one_batch_per_task_approval_and_goal_switch",  # with both patches
         "conversation_transcript_archive_run1",  # a page archived (patch "transcript-archive")
         "conversation_transcript_archive_run2",  # the run after, carrying the recent part
+        "conversation_mcp_tools",  # a goal's MCP tools listed (patch "mcp-tools") and run
     } <= names
     assert sum(1 for n in names if n.startswith("conversation_continue_as_new_run")) >= 2
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
-async def test_recorded_history_replays_deterministically(path: Path) -> None:
+async def test_recorded_history_replays_deterministically(path: Path, tmp_path: Path) -> None:
     replayer = Replayer(
         workflows=[ConversationWorkflow, AgentWorkflow], data_converter=pydantic_data_converter
     )
-    await replayer.replay_workflow(load(path))
+    # a goal's MCP servers decide what the workflow does: replay with the file it ran with
+    mcp = use_mcp(notes_keeper_file(tmp_path)) if "mcp" in path.stem else contextlib.nullcontext()
+    with mcp:
+        await replayer.replay_workflow(load(path))
 
 
 @workflow.defn(name="AgentWorkflow")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 __all__ = [
     "ARCHIVE_PAGE",
+    "LIST_MCP_TOOLS",
     "LOAD_CONFIG",
     "PLAN_STEP",
     "PLAN_TURN",
@@ -22,6 +23,8 @@ LOAD_CONFIG = "load_config"
 PLAN_STEP = "plan_step"
 SUMMARIZE = "summarize"
 RUN_TOOL = "run_tool"
+# on the tools worker: tools/list of a goal's MCP servers
+LIST_MCP_TOOLS = "list_mcp_tools"
 # writes a page of older transcript lines to the object store
 ARCHIVE_PAGE = "archive_transcript_page"
 # a local activity of the workflow worker: writes the workflow's events to the log

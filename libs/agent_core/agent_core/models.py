@@ -24,6 +24,9 @@ __all__ = [
     "EndChatInput",
     "EndChatResult",
     "EventRecord",
+    "ListMcpToolsInput",
+    "McpCatalog",
+    "McpTool",
     "Message",
     "PendingDecision",
     "PlanTurnInput",
@@ -374,6 +377,18 @@ class ValidationResult(_Model):
     error: str | None = None
 
 
+class McpTool(_Model):
+    """A tool an MCP server listed: ``name`` is the public ``server__tool`` the
+    model calls, ``tool`` the server's own name, ``parameters`` its input schema."""
+
+    name: str
+    server: str
+    tool: str
+    description: str = ""
+    parameters: dict[str, Any] = Field(default_factory=lambda: {"type": "object"})
+    approval: ToolPolicy = ToolPolicy.ASK
+
+
 class PlanTurnInput(_Model):
     """``allow_refusal``: the newest input is the user's, so the model may refuse it
     as off the goal in the same call that plans (one model call per user turn)."""
@@ -383,6 +398,8 @@ class PlanTurnInput(_Model):
     show_confirm: bool
     allow_refusal: bool = False
     withheld_tools: list[str] = Field(default_factory=list)
+    # the goal's MCP tools as the tools worker listed them (native ones come from the registry)
+    mcp_tools: list[McpTool] = Field(default_factory=list)
 
 
 class AgentStep(_Model):
@@ -428,6 +445,18 @@ class TranscriptPage(_Model):
     messages: list[Message]
 
 
+class ListMcpToolsInput(_Model):
+    servers: list[str]
+
+
+class McpCatalog(_Model):
+    """What the servers listed; ``errors`` names each server that could not
+    answer, with a reason fit for a user (no secrets)."""
+
+    tools: list[McpTool] = Field(default_factory=list)
+    errors: dict[str, str] = Field(default_factory=dict)
+
+
 class RunToolInput(_Model):
     """``max_attempts`` mirrors the retry policy: the last attempt reports an
     unexpected error as a failed result instead of raising."""
@@ -465,6 +494,8 @@ class ConversationState(_ConversationFields):
     run_id: str | None = None
     run_error: RunError | None = None
     run_stopped: bool = False
+    # the MCP tools listed for this conversation's goals, by public name
+    mcp_tools: dict[str, McpTool] = Field(default_factory=dict)
     answered: dict[str, int] = Field(default_factory=dict)
     busy_policy: BusyPolicy = BusyPolicy.ENQUEUE
     stops: dict[str, StopTurnResult] = Field(default_factory=dict)

@@ -6,6 +6,7 @@ the objects they create; nothing else reads the environment.
 
 from __future__ import annotations
 
+import os
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -85,6 +86,9 @@ class Settings(BaseSettings):
     agent_idle_timeout_seconds: float = Field(3 * 24 * 3600.0, gt=0)
     agent_confirmation_timeout_seconds: float = Field(0.0, ge=0)
 
+    # MCP tool servers and the goals that use them (a JSON file; see README "MCP tool servers")
+    mcp_servers_file: Path | None = None
+
     # Workers: activities one worker process runs at once (bounded, so heartbeats keep up)
     worker_max_concurrent_activities: int = Field(50, ge=1, le=1000)
     # on SIGTERM, in-flight activities get this long to finish (keep it under the
@@ -108,6 +112,11 @@ class Settings(BaseSettings):
     api_docs: bool = True  # /docs, /redoc and /openapi.json (off: not served at all)
     # how often a stream's conversation is checked for a workflow closed with no end logged
     api_stream_closed_check_seconds: float = Field(30.0, gt=0)
+
+    def secret(self, name: str) -> str | None:
+        """The environment variable ``name``: where an MCP server's secret header or
+        env value comes from (the file names it, never holds it)."""
+        return os.environ.get(name) or None
 
     @cached_property
     def fallback_models(self) -> list[str]:

@@ -43,3 +43,5 @@ class Goal:
     starter_prompt: str
     example_conversation: str
     category: str = "general"
+    # MCP servers (names from MCP_SERVERS_FILE) whose tools this goal also offers
+    mcp_servers: tuple[str, ...] = ()

@@ -10,9 +10,11 @@ stopped, or interrupted by a newer message (the busy policy); a tool run
 never is. With nothing to do, durable timers withdraw an undecided proposal
 and close an idle conversation. Whether a proposal waits for the user is its
 tool's approval policy (``approval``): the registry's, read with the config,
-or the conversation's override. The user confirms, rejects or edits it; an
-approved ``switch_goal`` (or the ``switch_goal`` update) moves the
-conversation to another goal, in the workflow, for the turns after it.
+or the conversation's override. A goal's MCP tools are listed by the tools
+worker (an activity, so their schemas are in history) before its first turn.
+The user confirms, rejects or edits a proposal; an approved ``switch_goal``
+(or the ``switch_goal`` update) moves the conversation to another goal, in
+the workflow, for the turns after it.
 
 Every event that records a state change is written here, in the order the
 workflow decided it, as AG-UI runs: a run opens with the first event after
@@ -58,6 +60,9 @@ with workflow.unsafe.imports_passed_through():
         ConversationStatus,
         EndChatInput,
         EndChatResult,
+        ListMcpToolsInput,
+        McpCatalog,
+        McpTool,
         Message,
         PendingDecision,
         PlanTurnInput,
@@ -100,6 +105,9 @@ _TIMERS_PATCH = "idle-timers"
 # older transcript lines archived to the object store: histories before it keep them all
 _ARCHIVE_PATCH = "transcript-archive"
 ARCHIVE_PAGE_SIZE = 50
+# a goal's MCP tools listed by the tools worker before its turns: histories before it never list
+_MCP_PATCH = "mcp-tools"
+MCP_LIST_ATTEMPTS = 3
 _PUBLISH_RETRY = RetryPolicy(
     initial_interval=timedelta(milliseconds=100),
     backoff_coefficient=2.0,
@@ -268,7 +276,9 @@ class ConversationWorkflow:
         self._check_decision(input)
         call = self._state.pending_call
         assert call is not None  # _check_decision refuses a decision with nothing pending
-        problems = approval.edit_problems(call.name, input.args)
+        listed = self._state.mcp_tools.get(call.name)
+        schema = listed.parameters if listed is not None else None
+        problems = approval.edit_problems(call.name, input.args, schema)
         if problems:
             raise ApplicationError(
                 f"the edited arguments do not fit {call.name}: " + "; ".join(problems),
@@ -402,6 +412,7 @@ class ConversationWorkflow:
             self._state.transcript.append(Message(seq=prompt.seq, role="user", text=prompt.text))
         self._set_status(seq, ConversationStatus.THINKING)
         try:
+            await self._list_mcp_tools()
             step = await self._plan(seq, allow_refusal=from_user)
         finally:
             if self._given_up(turn):  # close what the model call left open
@@ -456,7 +467,7 @@ class ConversationWorkflow:
 
     def _propose(self, seq: int, call: ToolCall, parent: str | None) -> None:
         state = self._state
-        policy = approval.policy_of(call.name, self._config, state.tool_policies)
+        policy = self._policy(call.name)
         confirm = policy is not ToolPolicy.AUTO
         state.pending_call = call
         self._emit(*ev.tool_call_proposed(seq, call, awaiting_confirmation=confirm, parent=parent))
@@ -466,6 +477,25 @@ class ConversationWorkflow:
         decision_seq = self._take_seq()
         state.decision = PendingDecision(seq=decision_seq, call_id=call.id, approved=True)
         self._emit(ev.decision_recorded(decision_seq, call.id, True, None, automatic=True))
+
+    def _policy(self, name: str) -> ToolPolicy:
+        """The tool's approval policy; an MCP tool's declared one is what the file says."""
+        listed = self._state.mcp_tools.get(name)
+        declared = listed.approval if listed is not None else ToolPolicy.ASK
+        return approval.policy_of(name, self._config, self._state.tool_policies, declared)
+
+    def _mcp_servers(self) -> tuple[str, ...]:
+        goal = GOALS.get(self._state.goal_id)
+        return goal.mcp_servers if goal is not None else ()
+
+    def _offered_mcp_tools(self) -> list[McpTool]:
+        """The goal's MCP tools the model may call in this conversation (not ``never``)."""
+        servers = self._mcp_servers()
+        return [
+            t
+            for t in self._state.mcp_tools.values()
+            if t.server in servers and self._policy(t.name) is not ToolPolicy.NEVER
+        ]
 
     def _withdraw(self, seq: int, why: str) -> None:
         call = self._state.pending_call
@@ -542,6 +572,7 @@ class ConversationWorkflow:
             show_confirm=self._config.show_confirm,
             allow_refusal=allow_refusal,
             withheld_tools=approval.withheld_tools(self._config, self._state.tool_policies),
+            mcp_tools=self._offered_mcp_tools(),
         )
         try:
             return await workflow.execute_activity(
@@ -549,6 +580,32 @@ class ConversationWorkflow:
             )
         except ActivityError:
             return AgentStep(next="question", response=_PLAN_FAILED, error="plan_failed")
+
+    async def _list_mcp_tools(self) -> None:
+        """List the tools of the goal's MCP servers not listed yet, on the tools
+        worker (the workflow does no I/O); a server that cannot answer is listed
+        again next turn, and its tools are meanwhile not offered."""
+        state = self._state
+        have = {t.server for t in state.mcp_tools.values()}
+        missing = [s for s in self._mcp_servers() if s not in have]
+        if not missing or not workflow.patched(_MCP_PATCH):
+            return
+        try:
+            catalog = await workflow.execute_activity(
+                act.LIST_MCP_TOOLS,
+                ListMcpToolsInput(servers=missing),
+                result_type=McpCatalog,
+                task_queue=state.queues.tools,
+                start_to_close_timeout=timedelta(seconds=60),
+                retry_policy=RetryPolicy(maximum_attempts=MCP_LIST_ATTEMPTS),
+            )
+        except ActivityError:
+            workflow.logger.warning("MCP servers %s could not be listed", missing)
+            return
+        for tool in catalog.tools:
+            state.mcp_tools.setdefault(tool.name, tool)
+        for server, why in catalog.errors.items():
+            workflow.logger.warning("MCP server %s not listed: %s", server, why)
 
     async def _run_tool(self, call: ToolCall, seq: int) -> ToolResult:
         state = self._state

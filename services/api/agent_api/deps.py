@@ -14,6 +14,7 @@ from temporalio.client import Client
 from agent_api.auth import DEV_TENANT, KeyRing
 from agent_api.errors import ApiError, not_found
 from agent_api.event_tail import EventTail
+from agent_api.mcp_catalog import McpCatalogCache
 from agent_api.rate_limit import RateLimiter
 from agent_core.conversation_client import ConversationClient
 from agent_core.conversation_ids import is_valid_conversation_id
@@ -37,6 +38,7 @@ class AppState:
     redis: aioredis.Redis
     keys: KeyRing
     limiter: RateLimiter
+    mcp_catalog: McpCatalogCache
 
 
 def _state(request: Request) -> AppState:

@@ -24,6 +24,7 @@ from agent_api.body_limit import BodySizeLimit
 from agent_api.deps import AppState
 from agent_api.errors import install_error_handlers
 from agent_api.event_tail import EventTail
+from agent_api.mcp_catalog import McpCatalogCache
 from agent_api.metrics import RequestMetrics
 from agent_api.metrics_server import metrics_server
 from agent_api.rate_limit import RateLimiter
@@ -97,6 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 redis=redis,
                 keys=keys,
                 limiter=RateLimiter(redis, settings.api_rate_limit_per_minute),
+                mcp_catalog=McpCatalogCache(temporal, settings.tools_task_queue),
             )
             yield
         await redis.aclose()

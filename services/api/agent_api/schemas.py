@@ -255,6 +255,13 @@ class GoalPublic(BaseModel):
     category: str
     starter_prompt: str
     tools: list[dict[str, Any]]
+    mcp_servers: list[str] = Field(
+        default_factory=list, description="MCP servers whose tools this goal also offers"
+    )
+    unavailable_mcp_servers: dict[str, str] = Field(
+        default_factory=dict,
+        description="MCP servers whose tools could not be listed just now, with the reason",
+    )
 
 
 class GoalList(BaseModel):

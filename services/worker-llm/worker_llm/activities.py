@@ -149,7 +149,7 @@ class LLMActivities:
         attempt = activity.info().attempt
         await self._void_earlier_attempts(ctx, attempt)
         can_switch = SWITCH_GOAL_TOOL not in input.withheld_tools
-        tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools)
+        tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools, input.mcp_tools)
         messages = fit_prompt(
             plan_messages(ctx, input.allow_refusal, can_switch), tools, self._limits.budget("plan")
         )
@@ -165,7 +165,12 @@ class LLMActivities:
                 return _failed(_user_error(exc, code), code, tally, voided)
             try:
                 step = read_step(
-                    reply, ctx.goal_id, input.call_id, input.allow_refusal, input.withheld_tools
+                    reply,
+                    ctx.goal_id,
+                    input.call_id,
+                    input.allow_refusal,
+                    input.withheld_tools,
+                    input.mcp_tools,
                 )
             except Malformed as exc:
                 _log_call("plan", tally.model, reply, tally.elapsed, _outcome(exc))

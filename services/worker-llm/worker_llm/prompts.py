@@ -8,10 +8,10 @@ what a model would see.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from agent_core.models import Message, TurnContext
+from agent_core.models import McpTool, Message, TurnContext
 from agent_core.registry import (
     GOALS,
     SWITCH_GOAL_TOOL,
@@ -69,7 +69,7 @@ _REFUSE_SPEC: dict[str, Any] = {
 }
 
 
-def _tool_spec(tool: ToolSpec) -> dict[str, Any]:
+def _tool_spec(tool: ToolSpec | McpTool) -> dict[str, Any]:
     return {
         "type": "function",
         "function": {
@@ -100,13 +100,18 @@ def _switch_spec(goal_id: str) -> dict[str, Any]:
 
 
 def plan_tools(
-    goal_id: str, allow_refusal: bool = False, withheld: Collection[str] = ()
+    goal_id: str,
+    allow_refusal: bool = False,
+    withheld: Collection[str] = (),
+    mcp_tools: Sequence[McpTool] = (),
 ) -> list[dict[str, Any]]:
-    """The goal's tools in OpenAI format and the built-in ``switch_goal`` (but the
-    ``withheld`` ones: policy ``never``), ``done`` and, when the newest input is
-    the user's, ``refuse``: one call both judges and plans."""
+    """The goal's tools in OpenAI format (the registry's, then the ``mcp_tools``
+    its MCP servers listed, their input schemas as they are) and the built-in
+    ``switch_goal`` (but the ``withheld`` ones: policy ``never``), ``done`` and,
+    when the newest input is the user's, ``refuse``: one call both judges and plans."""
     refuse = [_REFUSE_SPEC] if allow_refusal else []
-    tools = [_tool_spec(t) for t in goal_tools(goal_id) if t.name not in withheld]
+    native = [t for t in goal_tools(goal_id) if t.name not in withheld]
+    tools = [_tool_spec(t) for t in (*native, *mcp_tools) if t.name not in withheld]
     switch = [] if SWITCH_GOAL_TOOL in withheld else [_switch_spec(goal_id)]
     return [*tools, *switch, _DONE_SPEC, *refuse]
 

@@ -10,12 +10,18 @@ tool's schema become a question for what is missing.
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
+from typing import Any
 
 from agent_core.chat_model import ModelReply
 from agent_core.errors import BadToolArgs
-from agent_core.models import AgentStep, ToolCall
-from agent_core.registry import SWITCH_GOAL_TOOL, get_goal, validate_tool_args
+from agent_core.models import AgentStep, McpTool, ToolCall
+from agent_core.registry import (
+    SWITCH_GOAL_TOOL,
+    get_goal,
+    validate_schema_args,
+    validate_tool_args,
+)
 from worker_llm.prompts import DONE_TOOL, REFUSE_TOOL
 
 __all__ = ["Malformed", "read_step"]
@@ -36,9 +42,12 @@ def read_step(
     call_id: str,
     allow_refusal: bool,
     withheld: Collection[str] = (),
+    mcp_tools: Sequence[McpTool] = (),
 ) -> AgentStep:
     """Turn a model reply into a step; raise ``Malformed`` for what cannot be used
-    (a tool the goal does not have, or one ``withheld`` from this conversation)."""
+    (a tool the goal does not have, or one ``withheld`` from this conversation).
+    ``mcp_tools`` are the goal's MCP tools offered this turn, checked against
+    the schemas their servers listed."""
     text = reply.text.strip()
     if reply.truncated:  # whatever came is incomplete, a tool call's arguments too
         raise Malformed(
@@ -64,16 +73,21 @@ def read_step(
         reason = str(args.get("reason") or "").strip() or "I can't help with that here."
         response = reason if not text else text if reason in text else f"{reply.text}\n\n{reason}"
         return AgentStep(next="refuse", response=response)
-    offered = call.name in get_goal(goal_id).tools or call.name == SWITCH_GOAL_TOOL
+    listed = {t.name: t.parameters for t in mcp_tools}
+    offered = call.name in get_goal(goal_id).tools or call.name in (SWITCH_GOAL_TOOL, *listed)
     if not offered or call.name in withheld:
         raise Malformed(f"there is no tool named {call.name!r}")
-    return _propose(reply.text, ToolCall(id=call_id, name=call.name, args=args))
+    call_ = ToolCall(id=call_id, name=call.name, args=args)
+    return _propose(reply.text, call_, listed.get(call.name))
 
 
-def _propose(text: str, call: ToolCall) -> AgentStep:
+def _propose(text: str, call: ToolCall, schema: dict[str, Any] | None = None) -> AgentStep:
     """A proposal, or a question for the arguments the model could not fill in."""
     try:
-        validate_tool_args(call.name, call.args)
+        if schema is None:
+            validate_tool_args(call.name, call.args)
+        else:
+            validate_schema_args(call.name, schema, call.args)
     except BadToolArgs as exc:
         ask = f"To use {call.name} I still need: " + "; ".join(exc.problems) + "."
         return AgentStep(next="question", response=f"{text}\n\n{ask}" if text else ask)

@@ -6,7 +6,9 @@ Every outcome the agent should hear about comes back as a ``ToolResult``
 Unexpected exceptions propagate and Temporal retries them; side-effecting
 tools see the same idempotency key on every attempt, so a retry does not
 repeat the side effect. The workflow writes the tool's start and outcome;
-this activity writes only its progress lines, as they happen.
+this activity writes only its progress lines, as they happen. A tool named
+``server__tool`` runs on that MCP server (``worker_tools.mcp``), with the
+key in the request's ``_meta``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Mapping
+from typing import Any
 
 from temporalio import activity
 
@@ -25,6 +28,7 @@ from agent_core.heartbeat import heartbeating
 from agent_core.metrics import TOOL_FAILURES, TOOL_LATENCY
 from agent_core.models import RunToolInput, ToolResult
 from agent_core.registry import Ledger, ToolContext, ToolHandler, validate_tool_args
+from worker_tools.mcp.pool import ConnectionLost, McpPool
 
 __all__ = ["ToolActivities", "idempotency_key"]
 
@@ -40,9 +44,14 @@ class ToolActivities:
     """Runs registry tools; handlers, ledger and event sink come from the worker."""
 
     def __init__(
-        self, handlers: Mapping[str, ToolHandler], ledger: Ledger, sink: EventSink
+        self,
+        handlers: Mapping[str, ToolHandler],
+        ledger: Ledger,
+        sink: EventSink,
+        mcp: McpPool | None = None,
     ) -> None:
         self._handlers = handlers
+        self._mcp = mcp
         self._ledger = ledger
         self._sink = sink
 
@@ -57,15 +66,17 @@ class ToolActivities:
 
     async def _run(self, input: RunToolInput) -> ToolResult:
         call = input.call
-        handler = self._handlers.get(call.name)
         try:
-            if handler is None:
-                raise UnknownTool(f"unknown tool {call.name!r}")
-            validate_tool_args(call.name, call.args)
             async with heartbeating():
-                output = await handler(call.args, self._context(input))
+                output = await self._dispatch(input)
         except (BadToolArgs, UnknownTool, ToolFailed) as exc:
             return ToolResult(call_id=call.id, name=call.name, ok=False, error=str(exc))
+        except ConnectionLost as exc:
+            if activity.info().attempt < input.max_attempts:
+                raise  # retried on a restarted server, with the same idempotency key
+            log.warning("tool %s failed on its last attempt: %s", call.name, exc)
+            error = f"{exc}; the tool may not have completed"
+            return ToolResult(call_id=call.id, name=call.name, ok=False, error=error)
         except Exception as exc:
             if activity.info().attempt < input.max_attempts:
                 raise  # Temporal retries; the idempotency key keeps side effects single
@@ -75,6 +86,18 @@ class ToolActivities:
             )
             return ToolResult(call_id=call.id, name=call.name, ok=False, error=error)
         return ToolResult(call_id=call.id, name=call.name, ok=True, output=output)
+
+    async def _dispatch(self, input: RunToolInput) -> dict[str, Any]:
+        """A native tool's handler, or the MCP server the tool's name points at."""
+        call = input.call
+        handler = self._handlers.get(call.name)
+        if handler is not None:
+            validate_tool_args(call.name, call.args)
+            return await handler(call.args, self._context(input))
+        if self._mcp is not None and self._mcp.serves(call.name):
+            key = idempotency_key(input.workflow_id, call.id)
+            return await self._mcp.call(call, key)
+        raise UnknownTool(f"unknown tool {call.name!r}")
 
     def _context(self, input: RunToolInput) -> ToolContext:
         progress_index = 0

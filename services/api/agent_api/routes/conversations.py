@@ -40,8 +40,9 @@ from agent_api.transcript_pages import read_page
 from agent_api.updates import check_message, send_update
 from agent_core.conversation_ids import workflow_id
 from agent_core.errors import UnknownGoal
+from agent_core.mcp_config import server_of
 from agent_core.models import ConversationStatus, ToolDecisionResult
-from agent_core.registry import SWITCH_GOAL_TOOL, TOOLS, get_goal
+from agent_core.registry import SWITCH_GOAL_TOOL, TOOLS, get_goal, mcp_servers
 
 router = APIRouter(prefix="/v1/conversations", tags=["conversations"])
 
@@ -73,7 +74,10 @@ def _check_goal(goal: str) -> None:
 
 
 def _check_policies(body: ConversationCreate) -> None:
-    unknown = sorted(set(body.tool_policies or {}) - {*TOOLS, SWITCH_GOAL_TOOL})
+    """Native tools by name; an MCP tool (``server__tool``) by its configured server,
+    since the servers, not the gateway, know their tools."""
+    named = set(body.tool_policies or {}) - {*TOOLS, SWITCH_GOAL_TOOL}
+    unknown = sorted(n for n in named if server_of(n) not in mcp_servers())
     if unknown:
         raise ApiError(422, "unknown_tool", f"unknown tools {unknown}; see GET /v1/goals")
 
