@@ -42,9 +42,7 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import time
 from collections import Counter
@@ -56,6 +54,7 @@ from temporalio.client import Client
 
 from bench import phases, report
 from bench.agent_client import http_session
+from bench.machine import machine_facts
 from bench.phases import Bench
 from bench.streams import fan_out, raise_open_files
 from durable_agent.harness import LocalStack, RunningStack
@@ -188,24 +187,9 @@ async def _measure(
         await worker.wait()
 
 
-def _machine() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "loadavg_at_start": os.getloadavg(),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
-    }
-
-
 async def run(sizes: Sizes, delay_ms: int, label: str, only: set[str]) -> dict[str, Any]:
     files = raise_open_files(2 * sizes.streams + 2048)
-    machine = _machine()
+    machine = machine_facts()
     _say(f"{label} run; load average {machine['loadavg_at_start']}; open files {files}")
     log = LogWatch()
     began = time.monotonic()

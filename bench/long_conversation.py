@@ -44,9 +44,7 @@ import contextlib
 import itertools
 import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import time
@@ -74,6 +72,7 @@ from agent_core.temporal_client import data_converter
 from agent_core.worker_host import worker_options
 from agent_core.workflow import ARCHIVE_PAGE_SIZE, ConversationWorkflow
 from bench.agent_client import Conversation, http_session
+from bench.machine import machine_facts
 from bench.stats import percentile
 from durable_agent.harness import LocalStack
 from fake_llm import RemoteFakeLLM, Reply
@@ -416,21 +415,6 @@ def _store_size(root: Path) -> dict[str, int]:
     return {"objects": len(files), "bytes": sum(p.stat().st_size for p in files)}
 
 
-def _machine() -> dict[str, Any]:
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
-        return done.stdout.strip()
-
-    return {
-        "cpus": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "loadavg_at_start": os.getloadavg(),
-        "commit": git("rev-parse", "--short", "HEAD"),
-        "uncommitted_changes": bool(git("status", "--porcelain", "--untracked-files=no")),
-    }
-
-
 Checkpoint = Callable[[dict[str, Any]], None]
 T = TypeVar("T")
 
@@ -755,7 +739,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--turns must be at least 1")
     out = RESULTS / ("long_conversation.quick.json" if args.quick else "long_conversation.json")
     RESULTS.mkdir(parents=True, exist_ok=True)
-    machine = _machine()
+    machine = machine_facts()
     _say(f"{turns} turns; load average {machine['loadavg_at_start']}; {machine['cpus']} CPUs")
     log = LogWatch()
 
