@@ -295,7 +295,8 @@ async def test_stop_button_and_interrupting_message(client, redis_url):
     transcript does; a message sent with "interrupt" cuts the next answer short."""
     async with (
         FakeLLM(chunk_chars=2, chunk_delay=0.3) as fake,
-        agent_stack(client, fake, redis_url, api_dev_mode=True) as stack,
+        # a proposal streams for about 17 s here: LLM_TIMEOUT_SECONDS bounds the whole call
+        agent_stack(client, fake, redis_url, api_dev_mode=True, llm_timeout_seconds=60) as stack,
         gateway(stack.settings) as base,
         api_client(base) as http,
         browser_page() as page,
