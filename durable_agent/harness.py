@@ -96,6 +96,8 @@ class LocalStack:
     ``flags`` go to the supervisor after ``--headless`` and free ports for
     Temporal and the gateway (e.g. ``"--without", "api,workers"``); ``env``
     is the only configuration the services see (``API_DEV_MODE``, limits...).
+    ``fake_llm=False`` leaves the model to ``env`` (``LLM_MODEL``, ``LLM_API_BASE``,
+    ``LLM_API_KEY``), e.g. a fake LLM the caller runs with a key it checks.
     ``on_line(part, text)`` sees every line a part prints (``part`` is
     ``stack`` for the supervisor's own). The data directory (Temporal's
     SQLite file, Redis's append-only file) is a new one under ``parent``
@@ -110,8 +112,9 @@ class LocalStack:
         on_line: LineHook | None = None,
         ready_timeout: float = 120.0,
         parent: Path | None = None,
+        fake_llm: bool = True,
     ) -> None:
-        self.flags: Sequence[str] = flags
+        self.flags: Sequence[str] = (*(("--fake-llm",) if fake_llm else ()), *flags)
         self.env = _isolated_env({"API_DEV_MODE": "true", **(env or {})})
         self.on_line = on_line
         self.ready_timeout = ready_timeout
@@ -125,7 +128,7 @@ class LocalStack:
         argv = [
             sys.executable, "-m", "durable_agent.stack", "--data-dir", str(self.data_dir),
             "--headless", "--temporal-port", "0", "--api-port", "0", "--no-color",
-            "--fake-llm", *self.flags,
+            *self.flags,
         ]  # fmt: skip
         self._proc = await asyncio.create_subprocess_exec(
             *argv,
