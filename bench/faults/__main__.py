@@ -11,6 +11,7 @@ import asyncio
 import json
 import os
 import sys
+from pathlib import Path
 
 from bench.faults.campaign import ROOT, run_campaign
 from bench.faults.catalog import CATALOG, SHORT
@@ -36,6 +37,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--within", type=float, default=240.0, help="seconds a conversation has to end"
     )
     parser.add_argument("--gap", type=float, default=None, help="seconds between injections")
+    parser.add_argument("--out", type=Path, default=None, help="where to write the JSON")
     parser.add_argument(
         "--chunk-delay", type=float, default=0.01, help="the fake LLM's streaming pace"
     )
@@ -54,8 +56,8 @@ def main(argv: list[str] | None = None) -> int:
     outcome["command"] = " ".join(
         ["python -m bench.faults", *(argv if argv is not None else sys.argv[1:])]
     )
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    path = RESULTS / ("faults-short.json" if args.short else "faults.json")
+    path = args.out or RESULTS / ("faults-short.json" if args.short else "faults.json")
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outcome, indent=1) + "\n")
     print()
     print(text_table(outcome))

@@ -80,10 +80,13 @@ async def retrying_post(
     within: float,
     retry_all: bool = False,
     errors: list[bytes] | None = None,
+    key: str | None = None,
 ) -> tuple[int, dict[str, Any] | None, int]:
-    """(status, JSON body, attempts): one Idempotency-Key for every attempt, sent again
-    after a timeout, a cut connection, 5xx or 429 until ``within`` seconds pass."""
-    headers = {"Idempotency-Key": uuid.uuid4().hex}
+    """(status, JSON body, attempts): one Idempotency-Key (``key``, or a new one) for
+    every attempt, sent again after a timeout, a cut connection, 5xx or 429 until
+    ``within`` seconds pass."""
+    key = key or uuid.uuid4().hex
+    headers = {"Idempotency-Key": key}
     deadline, attempts, status, answer = time.monotonic() + within, 0, 0, None
     while time.monotonic() < deadline:
         attempts += 1
@@ -101,7 +104,7 @@ async def retrying_post(
             continue
         answer = r.json() if r.content else None
         if retry_all and status < 300:  # and once more, as if that answer had been lost
-            again = await retrying_post(http, path, body, within=within, errors=errors)
+            again = await retrying_post(http, path, body, within=within, errors=errors, key=key)
             status = again[0] if again[0] >= 300 else status
         return status, answer, attempts
     return status, answer, attempts

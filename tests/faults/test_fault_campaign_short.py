@@ -1,0 +1,46 @@
+"""The fault campaign's short version, on every change: a few conversations, one
+kill -9 of each process (both workers, the gateway, Redis wiped, the dev
+server), a cut model stream, a client that sends every request twice, and
+the canary-secrets search. Runs ``python -m bench.faults --short`` as a user
+would and fails on any must-be-0 count (its exit code), printing the table.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bench.faults.catalog import SHORT
+
+ROOT = Path(__file__).resolve().parents[2]
+BUDGET = 280  # seconds; CI's limit for this test is the timeout below
+
+pytestmark = [
+    pytest.mark.skipif(sys.platform != "linux", reason="kills process groups, reads /proc"),
+    pytest.mark.skipif(shutil.which("redis-server") is None, reason="needs a redis-server binary"),
+]
+
+
+@pytest.mark.timeout(BUDGET + 30)
+def test_short_fault_campaign_keeps_every_must_be_zero_count_at_zero(tmp_path: Path) -> None:
+    out = tmp_path / "faults.json"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.faults", "--short", "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, timeout=BUDGET, stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    report = done.stdout[-6000:] + done.stderr[-3000:]
+    assert out.exists(), report
+    outcome = json.loads(out.read_text())
+    assert done.returncode == 0, report
+    assert outcome["failed"] == {}, report
+    rows = {row["fault"]: row for row in outcome["faults"]}
+    for fault in SHORT:  # every fault was injected while conversations were live
+        row = rows[fault.name]
+        assert row["injections"] == fault.times, (fault.name, report)
+        assert row["ended"] == row["conversations"] > 0, (fault.name, report)
+    assert outcome["secrets"]["searched"]["histories"] > 0, report
