@@ -65,7 +65,7 @@ async def _inject(stack: FaultStack, fault: Fault, clients: list[ConversationCli
     """Inject ``fault.times`` times, ``gap`` seconds apart, while conversations are live."""
     if fault.inject is None:
         return
-    await asyncio.sleep(2.0)
+    await asyncio.sleep(min(2.0, gap))  # conversations under way first
     for _ in range(fault.times):
         if all(c.finished for c in clients):
             return
