@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -46,17 +47,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    # SIGTERM (a CI timeout) unwinds like Ctrl-C, so the stack's servers are stopped too
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     faults = SHORT if args.short else CATALOG
     if args.only:
         wanted = [w.strip() for w in args.only.split(",") if w.strip()]
         faults = tuple(f for f in faults if any(w in f.name for w in wanted))
     count = args.conversations or (3 if args.short else 50)
     gap = args.gap if args.gap is not None else (1.5 if args.short else 4.0)
-    outcome = asyncio.run(run_campaign(faults, count, args.within, gap, args.chunk_delay))
+    path = args.out or RESULTS / ("faults-short.json" if args.short else "faults.json")
+    partial = path.with_suffix(".partial.json")
+    outcome = asyncio.run(run_campaign(faults, count, args.within, gap, args.chunk_delay, partial))
     outcome["command"] = " ".join(
         ["python -m bench.faults", *(argv if argv is not None else sys.argv[1:])]
     )
-    path = args.out or RESULTS / ("faults-short.json" if args.short else "faults.json")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(outcome, indent=1) + "\n")
     print()

@@ -47,6 +47,8 @@ class ConversationAudit:
     side_effects_twice: int
     sse_waited_forever: bool
     reconnects: int
+    client_errors: int = 0  # the client's own failures (a bug here, not in the product)
+    trace: dict[str, Any] | None = None  # evidence, when a must-be-0 count is not 0
 
 
 async def fresh_log(http: httpx.AsyncClient, path: str, idle: float = 5.0) -> list[Event]:
@@ -119,6 +121,24 @@ def stream_counts(received: list[Event], fresh: list[Event]) -> tuple[int, int, 
     return len(missing) + holes, duplicated, out_of_order
 
 
+def trace(client: ConversationClient, fresh: list[Event]) -> dict[str, Any]:
+    """The end of what the client got and of the fresh log, what it sent, what GET said:
+    enough to tell a product bug from a client one."""
+
+    def short(events: list[Event]) -> list[str]:
+        return [f"{e.id} {e.type}{':' + e.name if e.name else ''} n={e.n} seq={e.meta.get('seq')}"
+                for e in events[-12:]]  # fmt: skip
+
+    return {
+        "received": short(client.events),
+        "fresh_log": short(fresh),
+        "sent": [f"{s.status} x{s.attempts} {s.text}" for s in client.sent],
+        "polls": client.polls,
+        "client_errors": client.client_errors[:5],
+        "reconnects": client.reconnects,
+    }
+
+
 def _invoices(lines: list[dict[str, Any]]) -> int:
     created = 0
     for line in lines:
@@ -147,7 +167,7 @@ async def audit(
     accepted = [s for s in client.sent if s.accepted]
     records = ledger_records(objects, tenant, client.id)
     invoices = max(records, _invoices(lines))
-    return ConversationAudit(
+    found = ConversationAudit(
         id=client.id,
         ended=status == "ended",
         stuck=status != "ended",
@@ -160,4 +180,11 @@ async def audit(
         side_effects_twice=int(invoices > 1),
         sse_waited_forever=client.sse_waited_forever > 0,
         reconnects=client.reconnects,
+        client_errors=len(client.client_errors),
     )
+    bad = (found.stuck, found.lost, found.duplicated, found.out_of_order, found.accepted_zero,
+           found.accepted_twice, found.side_effects_twice, found.sse_waited_forever,
+           found.client_errors)  # fmt: skip
+    if any(bad):
+        found.trace = trace(client, fresh)
+    return found

@@ -26,7 +26,7 @@ __all__ = ["MUST_BE_ZERO", "BatchResult", "run_batch"]
 #: counts that a durable agent keeps at 0 whatever the fault
 MUST_BE_ZERO = (
     "stuck", "create_failed", "lost", "duplicated", "out_of_order", "accepted_zero",
-    "accepted_twice", "orphans", "side_effects_twice", "sse_waited_forever",
+    "accepted_twice", "orphans", "side_effects_twice", "sse_waited_forever", "client_errors",
 )  # fmt: skip
 
 
@@ -48,10 +48,13 @@ class BatchResult:
     invoices: int = 0
     sse_waited_forever: int = 0
     reconnects: int = 0
+    client_errors: int = 0  # the campaign's clients' own failures: must be 0 for a fair count
     recover_p50_s: float | None = None
     recover_max_s: float | None = None
+    restart_max_s: float | None = None  # kill to the part back (ready), the longest
     seconds: float = 0.0
     examples: dict[str, list[str]] = field(default_factory=dict)  # count -> conversation ids
+    traces: dict[str, Any] = field(default_factory=dict)  # conversation id -> evidence (a few)
 
     def failures(self) -> dict[str, int]:
         return {name: getattr(self, name) for name in MUST_BE_ZERO if getattr(self, name)}
@@ -61,7 +64,7 @@ class BatchResult:
 
 
 async def _inject(stack: FaultStack, fault: Fault, clients: list[ConversationClient],
-                  marks: list[float], gap: float) -> None:  # fmt: skip
+                  marks: list[float], restarts: list[float], gap: float) -> None:  # fmt: skip
     """Inject ``fault.times`` times, ``gap`` seconds apart, while conversations are live."""
     if fault.inject is None:
         return
@@ -70,7 +73,9 @@ async def _inject(stack: FaultStack, fault: Fault, clients: list[ConversationCli
         if all(c.finished for c in clients):
             return
         marks.append(time.monotonic())
-        await fault.inject(stack)
+        took = await fault.inject(stack)
+        if took is not None:
+            restarts.append(took)
         await asyncio.sleep(gap)
 
 
@@ -98,11 +103,13 @@ async def _orphans(http: httpx.AsyncClient, clients: list[ConversationClient]) -
 
 def _add(result: BatchResult, one: ConversationAudit) -> None:
     for name in ("lost", "duplicated", "out_of_order", "accepted_zero", "accepted_twice",
-                 "side_effects_twice", "invoices", "reconnects"):  # fmt: skip
+                 "side_effects_twice", "invoices", "reconnects", "client_errors"):  # fmt: skip
         value = int(getattr(one, name))
         setattr(result, name, getattr(result, name) + value)
-        if value and name != "invoices" and name != "reconnects":
+        if value and name not in ("invoices", "reconnects"):
             result.examples.setdefault(name, []).append(one.id)
+    if one.trace is not None and len(result.traces) < 5:
+        result.traces[one.id] = one.trace
     result.ended += one.ended
     result.stuck += one.stuck
     result.sse_waited_forever += one.sse_waited_forever
@@ -125,7 +132,8 @@ async def run_batch(stack: FaultStack, fault: Fault, tenant: str, key: str,
             for i in range(conversations)
         ]
         marks: list[float] = []
-        injector = asyncio.create_task(_inject(stack, fault, clients, marks, gap))
+        restarts: list[float] = []
+        injector = asyncio.create_task(_inject(stack, fault, clients, marks, restarts, gap))
         await asyncio.gather(*(c.run(within, delay=i * 0.05) for i, c in enumerate(clients)))
         await injector
         result.injections = len(marks)
@@ -144,5 +152,7 @@ async def run_batch(stack: FaultStack, fault: Fault, tenant: str, key: str,
         if took:
             result.recover_p50_s = round(statistics.median(took), 2)
             result.recover_max_s = round(max(took), 2)
+        if restarts:
+            result.restart_max_s = round(max(restarts), 2)
     result.seconds = round(time.monotonic() - began, 1)
     return result, [e for c in clients for e in c.errors]

@@ -34,15 +34,14 @@ def _commit() -> str:
     return done.stdout.strip()
 
 
-def _save_partial(rows: list[BatchResult]) -> None:
+def _save_partial(rows: list[BatchResult], partial: Path) -> None:
     """The batches done so far, in case a long run is cut short."""
-    partial = ROOT / "bench" / "results" / "faults.partial.json"
     partial.parent.mkdir(parents=True, exist_ok=True)
     partial.write_text(json.dumps([r.row() for r in rows], indent=1) + "\n")
 
 
 async def run_campaign(faults: tuple[Fault, ...], conversations: int, within: float,
-                       gap: float, chunk_delay: float) -> dict[str, Any]:  # fmt: skip
+                       gap: float, chunk_delay: float, partial: Path) -> dict[str, Any]:  # fmt: skip
     """Every fault's batch on one stack, then the canary search over all they produced."""
     began = time.monotonic()
     load = os.getloadavg()
@@ -61,7 +60,7 @@ async def run_campaign(faults: tuple[Fault, ...], conversations: int, within: fl
             )
             rows.append(result)
             errors += bodies
-            _save_partial(rows)
+            _save_partial(rows, partial)
             bad = result.failures()
             _say(f"{fault.name}: {result.ended}/{conversations} ended in {result.seconds}s"
                  + (f"; NOT 0: {bad}" if bad else ""))  # fmt: skip

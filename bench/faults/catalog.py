@@ -21,7 +21,8 @@ from fake_llm import RemoteFakeLLM, Reply
 
 __all__ = ["CATALOG", "SHORT", "Fault"]
 
-Inject = Callable[[FaultStack], Awaitable[None]]
+#: injects the fault once; the seconds until the hurt part was back, if it was restarted
+Inject = Callable[[FaultStack], Awaitable[float | None]]
 
 
 @dataclass(frozen=True)
@@ -33,36 +34,37 @@ class Fault:
 
 
 def _kill(part: str) -> Inject:
-    async def inject(stack: FaultStack) -> None:
-        await stack.kill_supervised(part)
+    async def inject(stack: FaultStack) -> float | None:
+        return await stack.kill_supervised(part)
 
     return inject
 
 
 def _restart_redis(persistent: bool) -> Inject:
-    async def inject(stack: FaultStack) -> None:
+    async def inject(stack: FaultStack) -> float | None:
         persist(stack.redis, persistent)
-        await stack.redis.kill()
-        await stack.redis.start()
+        took = await stack.redis.restart()
         persist(stack.redis, True)
+        return took
 
     return inject
 
 
-async def _restart_temporal(stack: FaultStack) -> None:
-    await stack.temporal.kill()
-    await stack.temporal.start()
+async def _restart_temporal(stack: FaultStack) -> float | None:
+    return await stack.temporal.restart()
 
 
-async def _cut_redis(stack: FaultStack) -> None:
+async def _cut_redis(stack: FaultStack) -> float | None:
     stack.proxy.cut(5.0)
+    return None
 
 
 def _model(*replies: Reply, kinds: tuple[str, ...] = ("plan",)) -> Inject:
-    async def inject(stack: FaultStack) -> None:
+    async def inject(stack: FaultStack) -> float | None:
         fake = RemoteFakeLLM(f"http://127.0.0.1:{stack.fake_llm.port}")
         for kind in kinds:
             await asyncio.to_thread(fake.script, kind, *replies)  # type: ignore[arg-type]
+        return None
 
     return inject
 

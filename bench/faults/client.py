@@ -24,6 +24,7 @@ import json
 import random
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -110,6 +111,17 @@ async def retrying_post(
     return status, answer, attempts
 
 
+def _state_of(body: dict[str, Any]) -> dict[str, Any]:
+    """What GET said, in short, for the evidence of a conversation the stream failed."""
+    pending = body.get("pending_tool_call") or {}
+    return {
+        "status": body.get("status"),
+        "pending": pending.get("id"),
+        "queued": len(body.get("queued_messages") or []),
+        "last_seq": body.get("last_seq"),
+    }
+
+
 @dataclass
 class ConversationClient:
     """A travel conversation of one tenant, from creation to its end."""
@@ -128,6 +140,9 @@ class ConversationClient:
     reconnects: int = 0
     _polled_at: float = 0.0
     finished_at: float | None = None
+    polls: list[dict[str, Any]] = field(default_factory=list)  # GET states that found us failed
+    client_errors: list[str] = field(default_factory=list)  # this client's own failures
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _last_id: str | None = None
     _asked: bool = False
     _decided: set[str] = field(default_factory=set)
@@ -197,8 +212,10 @@ class ConversationClient:
                                 await self._on(
                                     Event(sse.id, sse.event, json.loads(sse.data), time.monotonic())
                                 )
-            except (httpx.HTTPError, json.JSONDecodeError):
+            except httpx.HTTPError:
                 pass
+            except Exception as exc:  # a client bug must not pass for the product's
+                self.client_errors.append(f"stream: {exc!r}")
             self.reconnects += 1
             await asyncio.sleep(0.2)
 
@@ -252,8 +269,18 @@ class ConversationClient:
             return True
         return False
 
-    def _spawn(self, action: Any) -> None:
-        asyncio.get_running_loop().create_task(action)
+    def _spawn(self, action: Coroutine[Any, Any, None]) -> None:
+        """Act beside the reader (so the stream keeps being read); an action that
+        fails is recorded, never silently lost."""
+
+        async def guarded() -> None:
+            try:
+                await action
+            except Exception as exc:
+                self.client_errors.append(f"action: {exc!r}")
+
+        self._tasks.add(task := asyncio.get_running_loop().create_task(guarded()))
+        task.add_done_callback(self._tasks.discard)
 
     async def _think(self) -> None:
         await asyncio.sleep(random.uniform(0.05, 0.4))  # faults land anywhere in a turn
@@ -312,4 +339,5 @@ class ConversationClient:
                 continue
             if r.status_code == 200 and self._on_state(r.json(), "get"):
                 self.sse_waited_forever += 1
+                self.polls.append(_state_of(r.json()))
             self._polled_at = time.monotonic()

@@ -90,10 +90,13 @@ class ChildServer:
                 return
             await asyncio.sleep(0.05)
 
-    async def signal(self, sig: signal.Signals) -> None:
-        """SIGSTOP / SIGCONT and the like, to the process itself."""
-        if self.proc is not None and self.proc.returncode is None:
-            os.kill(self.proc.pid, sig)
+    async def restart(self) -> float:
+        """``kill()`` then ``start()``, as a process manager would; the seconds it took."""
+        loop = asyncio.get_running_loop()
+        began = loop.time()
+        await self.kill()
+        await self.start()
+        return loop.time() - began
 
 
 def dev_server(temporal: Path, data: Path) -> ChildServer:

@@ -13,6 +13,7 @@ COLUMNS = (
     ("msg0", "accepted_zero"), ("msg2", "accepted_twice"), ("orphan", "orphans"),
     ("fx2", "side_effects_twice"), ("inv", "invoices"), ("sse-wait", "sse_waited_forever"),
     ("recon", "reconnects"), ("rec p50", "recover_p50_s"), ("rec max", "recover_max_s"),
+    ("restart", "restart_max_s"),
     ("s", "seconds"),
 )  # fmt: skip
 
