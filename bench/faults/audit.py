@@ -19,6 +19,8 @@ start on a new stream (no Last-Event-ID), the transcript (``GET`` and every
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections import Counter
 from dataclasses import dataclass
@@ -51,21 +53,30 @@ class ConversationAudit:
     trace: dict[str, Any] | None = None  # evidence, when a must-be-0 count is not 0
 
 
-async def fresh_log(http: httpx.AsyncClient, path: str, idle: float = 5.0) -> list[Event]:
-    """The log from the start on a new stream, until it closes or stays idle."""
+async def fresh_log(http: httpx.AsyncClient, path: str, within: float = 15.0) -> list[Event]:
+    """The log from the start on a new stream, until it closes (the conversation
+    ended) or ``within`` seconds pass (it did not: keep-alives never let a read
+    time out)."""
     events: list[Event] = []
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(within):
+            await _read_log(http, path, events)
+    return events
+
+
+async def _read_log(http: httpx.AsyncClient, path: str, events: list[Event]) -> None:
+    idle = 10.0
     try:
         async with aconnect_sse(
             http, "GET", f"{path}/events", timeout=httpx.Timeout(10.0, read=idle)
         ) as source:
             if source.response.status_code != 200:
-                return events
+                return
             async for sse in source.aiter_sse():
                 if sse.data:
                     events.append(Event(sse.id, sse.event, json.loads(sse.data), 0.0))
     except httpx.ReadTimeout:
         pass
-    return events
 
 
 async def transcript(http: httpx.AsyncClient, path: str) -> tuple[str, list[dict[str, Any]]]:
@@ -133,6 +144,7 @@ def trace(client: ConversationClient, fresh: list[Event]) -> dict[str, Any]:
         "received": short(client.events),
         "fresh_log": short(fresh),
         "sent": [f"{s.status} x{s.attempts} {s.text}" for s in client.sent],
+        "decisions": client.decisions,
         "polls": client.polls,
         "client_errors": client.client_errors[:5],
         "reconnects": client.reconnects,

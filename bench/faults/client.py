@@ -142,6 +142,7 @@ class ConversationClient:
     finished_at: float | None = None
     polls: list[dict[str, Any]] = field(default_factory=list)  # GET states that found us failed
     client_errors: list[str] = field(default_factory=list)  # this client's own failures
+    decisions: list[str] = field(default_factory=list)  # each confirm: status, attempts
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     _last_id: str | None = None
     _asked: bool = False
@@ -296,10 +297,13 @@ class ConversationClient:
                 self._asked = True
                 await self._message(f"Before {name or 'that'}: can I cancel later?")
                 return
-            await retrying_post(
+            status, _, attempts = await retrying_post(
                 self.http, f"{self.path}/tool-calls/{call_id}/confirm", {},
                 within=120, retry_all=self.retry_all, errors=self.errors,
             )  # fmt: skip
+            self.decisions.append(f"confirm {call_id}: {status} x{attempts}")
+            if status != 202:  # a later snapshot or poll may try again
+                self._decided.discard(call_id)
 
     async def _answer(self, seq: int, force: bool = False) -> None:
         """A finished run that asks nothing: another message, or the end past the budget."""
