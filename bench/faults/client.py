@@ -129,7 +129,9 @@ class ConversationClient:
     http: httpx.AsyncClient
     label: str
     retry_all: bool = False
-    quiet: float = 20.0
+    #: longer than anything the product promises an open stream within: the closed-workflow
+    #: check (API_STREAM_CLOSED_CHECK_SECONDS, 30) after a worker restart (~15 s here)
+    quiet: float = 60.0
     id: str = ""
     events: list[Event] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
