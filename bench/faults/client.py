@@ -178,6 +178,7 @@ class ConversationClient:
         if status != 201 or body is None:
             return
         self.id = body["id"]
+        self._polled_at = time.monotonic()  # silence counts from here, not from boot
         reader = asyncio.create_task(self._read(deadline))
         try:
             await self._watch(deadline)
