@@ -346,7 +346,7 @@ class Supervisor:
             metrics.append(f"{name} :{metrics_port} (SDK :{sdk_port})")
             draft.urls[f"{name}_metrics"] = f"http://127.0.0.1:{metrics_port}/metrics"
         if metrics:
-            draft.facts.append(("Metrics", ", ".join(metrics)))
+            _add_metrics_fact(draft, ", ".join(metrics))
 
     def _plan_gateway(self, draft: _Draft, host: str, port: int) -> None:
         import importlib.util
@@ -360,10 +360,11 @@ class Supervisor:
                 "the gateway (agent_api.main) is not installed: run `uv sync`, "
                 "or start without it (--without api)"
             )
+        metrics_port = draft.ports.free()
         env = draft.service_env(
             API_HOST=host,
             API_PORT=str(port),
-            METRICS_PORT=str(draft.ports.free()),
+            METRICS_PORT=str(metrics_port),
             TEMPORAL_METRICS_PORT=str(draft.ports.free()),
             # a line per request drowns the stack's log; API_ACCESS_LOG=true brings it back
             API_ACCESS_LOG=draft.env.get("API_ACCESS_LOG", "false"),
@@ -376,6 +377,7 @@ class Supervisor:
             draft.facts.append(("Auth", "dev mode, no API key needed"))
         else:
             draft.facts.append(("Auth", "API keys required (Authorization: Bearer <key>)"))
+        _add_metrics_fact(draft, f"api :{metrics_port}")
         probe = self._http_probe(_connect_host(host), port, "/readyz")
         argv = _console_script("agent-api", "agent_api.main")
         draft.add(Part("api", argv, env, probe, draft.infra, stop_timeout=10.0, restart=True))
@@ -828,3 +830,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     sys.stderr.flush()
     # the Temporal SDK's runtime can crash at interpreter exit (sdk-python #300)
     os._exit(code)
+
+
+def _add_metrics_fact(draft: _Draft, ports: str) -> None:
+    """One "Metrics" line in the banner, whichever service adds its ports first."""
+    for i, (label, value) in enumerate(draft.facts):
+        if label == "Metrics":
+            draft.facts[i] = (label, f"{value}, {ports}")
+            return
+    draft.facts.append(("Metrics", ports))

@@ -14,6 +14,7 @@ import importlib.util
 import io
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -334,6 +335,12 @@ def test_full_stack_serves_the_gateway_and_the_demo_runs(
     assert httpx.get(f"{base}/readyz", timeout=5).status_code == 200
     assert httpx.get(f"{base}/healthz", timeout=5).status_code == 200
     assert "DEV MODE" in stack.output
+    # the gateway's metrics: on the port the banner names, not on the API's
+    metrics = re.search(r"Metrics .*api :(\d+)", stack.output)
+    assert metrics, stack.output
+    scraped = httpx.get(f"http://127.0.0.1:{metrics.group(1)}/metrics", timeout=5)
+    assert scraped.status_code == 200 and "api_requests" in scraped.text
+    assert httpx.get(f"{base}/metrics", timeout=5).status_code == 404
 
     from durable_agent.demo import run_demo
 
