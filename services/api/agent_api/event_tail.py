@@ -10,8 +10,9 @@ from long ago) reads Redis itself until it catches up. So no stream blocks on
 Redis or polls it, and a thousand streams of one conversation cost one read.
 
 Pub/sub is a wake-up, not the data: a message missed while Redis was away is
-made up for by reading again: every feed re-reads when the subscription comes
-back, and a feed whose read failed retries until it gets through.
+made up for by reading again: every feed re-reads whenever the subscription's
+connection comes back (also when redis-py reconnected it silently, within its
+own retries), and a feed whose read failed retries until it gets through.
 
 A conversation whose workflow closed without its end in the log (terminated
 by an operator, or its log lost after the end) would leave its streams
@@ -166,10 +167,17 @@ class EventTail:
             try:
                 async with self._redis.pubsub(ignore_subscribe_messages=True) as pubsub:
                     await pubsub.subscribe(WAKE_CHANNEL)
-                    for conversation_id in list(self._feeds):  # what came while away
-                        self._refresh(conversation_id)
-                    async for message in pubsub.listen():
-                        self._refresh(conversation_of(str(message.get("data", ""))))
+                    # redis-py reconnects and resubscribes by itself within its retries,
+                    # raising nothing: the wake-ups sent meanwhile are gone, so every
+                    # (re)connect re-reads all feeds, not only one that raised
+                    connection = pubsub.connection
+                    connection.register_connect_callback(self._refresh_all)
+                    try:
+                        self._refresh_all()  # what came while away
+                        async for message in pubsub.listen():
+                            self._refresh(conversation_of(str(message.get("data", ""))))
+                    finally:
+                        connection.deregister_connect_callback(self._refresh_all)
             except RedisError:
                 log.warning("event tail: Redis unreachable; subscribing again")
                 await asyncio.sleep(1)
@@ -181,6 +189,12 @@ class EventTail:
                 feed.repairs += 1
                 feed.wake()
                 return
+
+    def _refresh_all(self, connection: object = None) -> None:
+        """Re-read every watched conversation (a connect callback, or after a
+        subscription came back)."""
+        for conversation_id in list(self._feeds):
+            self._refresh(conversation_id)
 
     def _refresh(self, conversation_id: str) -> None:
         feed = self._feeds.get(conversation_id)
