@@ -39,11 +39,9 @@ class ObjectStore(S3StorageDriverClient):
     def __init__(self, bucket: str) -> None:
         self.bucket = bucket
 
+    @abstractmethod
     async def read(self, key: str) -> bytes | None:
-        """The object at ``key``, or ``None`` when there is none."""
-        if not await self.object_exists(bucket=self.bucket, key=key):
-            return None
-        return await self.get_object(bucket=self.bucket, key=key)
+        """The object at ``key``, or ``None`` when there is none (one request)."""
 
     async def write(self, key: str, data: bytes) -> None:
         await self.put_object(bucket=self.bucket, key=key, data=data)
@@ -77,6 +75,12 @@ class FileObjectStore(ObjectStore):
 
     async def get_object(self, *, bucket: str, key: str) -> bytes:
         return await asyncio.to_thread(self._path(key).read_bytes)
+
+    async def read(self, key: str) -> bytes | None:
+        try:
+            return await self.get_object(bucket=self.bucket, key=key)
+        except FileNotFoundError:
+            return None
 
     async def put_object(self, *, bucket: str, key: str, data: bytes) -> None:
         await asyncio.to_thread(self._place, key, data, os.replace)
@@ -133,7 +137,7 @@ class S3ObjectStore(ObjectStore):
             return await body.read()
 
     async def read(self, key: str) -> bytes | None:
-        try:  # one request, not a HEAD then a GET
+        try:
             return await self.get_object(bucket=self.bucket, key=key)
         except ClientError as exc:
             if _status(exc) == 404:

@@ -180,9 +180,17 @@ class Accepted(BaseModel):
     )
 
 
+PAGE_CURSOR = r"^page-[0-9]{1,9}$"
+
+
 def page_cursor(page: int) -> str | None:
     """The cursor that fetches archived page ``page`` (none before the first)."""
     return f"page-{page}" if page >= 0 else None
+
+
+def page_of(cursor: str) -> int:
+    """The page number a cursor from ``page_cursor`` names (``PAGE_CURSOR`` checked it)."""
+    return int(cursor.removeprefix("page-"))
 
 
 class ConversationPublic(BaseModel):

@@ -20,6 +20,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from agent_api.deps import ConversationId, CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
 from agent_api.schemas import (
+    PAGE_CURSOR,
     Accepted,
     ConversationCreate,
     ConversationCreated,
@@ -35,6 +36,7 @@ from agent_api.schemas import (
     ToolEdit,
     ToolRejection,
     page_cursor,
+    page_of,
 )
 from agent_api.transcript_pages import read_page
 from agent_api.updates import check_message, send_update
@@ -168,7 +170,7 @@ async def get_conversation(
 PageCursor = Annotated[
     str | None,
     Query(
-        pattern=r"^page-[0-9]{1,9}$",
+        pattern=PAGE_CURSOR,
         description="A cursor from older_messages: the page of lines before it",
     ),
 ]
@@ -187,7 +189,7 @@ async def list_messages(
         return MessagePage(
             messages=snap.transcript, first_index=snap.archived_messages, older_messages=older
         )
-    number = int(before.removeprefix("page-"))
+    number = page_of(before)
     if number >= snap.archive_pages:
         raise ApiError(422, "bad_cursor", f"this conversation has no page {number}")
     page = await read_page(state, workflow_id(tenant, conversation_id), number)
