@@ -22,6 +22,8 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
+from durable_agent.event_stream import aread_events
+
 RESULTS = Path(__file__).parent / "results" / "concurrent_conversations.json"
 
 
@@ -37,22 +39,19 @@ async def one_conversation(http: httpx.AsyncClient) -> dict[str, Any]:
             f"/v1/conversations/{body['id']}/messages", json={"text": "Melbourne in April"}
         )
         sent.raise_for_status()
-        async for sse in source.aiter_sse():
-            if not sse.data:
-                continue
-            data = json.loads(sse.data)
+        async for event in aread_events(source):
             now = time.perf_counter() - started
-            if data["type"] == "TEXT_MESSAGE_CONTENT":
+            if event.type == "TEXT_MESSAGE_CONTENT":
                 marks.setdefault("first_delta", now)
-            elif data["type"] == "TOOL_CALL_RESULT":
+            elif event.type == "TOOL_CALL_RESULT":
                 tools += 1
-            elif data.get("name") == "tool_call_awaiting_confirmation":
+            elif event.name == "tool_call_awaiting_confirmation":
                 marks.setdefault("first_proposal", now)
-                call_id = data["value"]["toolCallId"]
+                call_id = event.value["toolCallId"]
                 (
                     await http.post(f"/v1/conversations/{body['id']}/tool-calls/{call_id}/confirm")
                 ).raise_for_status()
-            elif data.get("name") == "status_changed" and data["value"]["status"] == "ended":
+            elif event.is_end:
                 break
     return {**marks, "total": time.perf_counter() - started, "tools": tools}
 

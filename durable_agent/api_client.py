@@ -7,17 +7,32 @@ one, or a sentence about the connection when it could not be reached.
 
 from __future__ import annotations
 
-import json
+import os
 import time
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 from httpx_sse import connect_sse
 
-__all__ = ["ApiClient", "ApiError", "Event"]
+from durable_agent.event_stream import StreamEvent
+from durable_agent.stack.state import stack_status
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+
+
+def default_url() -> str:
+    """``DURABLE_AGENT_URL``, else the gateway of the local stack running from
+    ``DURABLE_AGENT_DATA_DIR`` (default ``data``), else 127.0.0.1:8000."""
+    if os.environ.get("DURABLE_AGENT_URL"):
+        return os.environ["DURABLE_AGENT_URL"].rstrip("/")
+    state = stack_status(os.environ.get("DURABLE_AGENT_DATA_DIR") or "data") or {}
+    gateway = (state.get("urls") or {}).get("gateway")
+    return str(gateway).rstrip("/") if gateway else DEFAULT_URL
+
+
+__all__ = ["DEFAULT_URL", "ApiClient", "ApiError", "default_url"]
 
 
 class ApiError(Exception):
@@ -25,29 +40,6 @@ class ApiError(Exception):
         super().__init__(message)
         self.status = status
         self.code = code
-
-
-@dataclass(frozen=True)
-class Event:
-    """One event of a conversation stream: SSE id, AG-UI type, decoded data."""
-
-    id: str
-    type: str
-    data: dict[str, Any]
-
-    @property
-    def name(self) -> str:
-        """The AG-UI type, or the custom event's name for ``CUSTOM``."""
-        return str(self.data.get("name", "")) if self.type == "CUSTOM" else self.type
-
-    @property
-    def value(self) -> dict[str, Any]:
-        value = self.data.get("value")
-        return value if isinstance(value, dict) else {}
-
-    @property
-    def is_end(self) -> bool:
-        return self.name == "status_changed" and self.value.get("status") == "ended"
 
 
 def _error_from(response: httpx.Response) -> ApiError:
@@ -88,7 +80,7 @@ class ApiClient:
     def _unreachable(self, exc: Exception) -> ApiError:
         return ApiError(
             f"cannot reach the gateway at {self.base_url} ({type(exc).__name__}): "
-            "is it running? (`durable-agent up` starts a local stack)"
+            "is it running? (`make run` starts a local stack)"
         )
 
     def request(self, method: str, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -182,12 +174,14 @@ class ApiClient:
         after: str | None = None,
         *,
         reconnect: bool = True,
-        on_reconnect: Any = None,
-    ) -> Iterator[Event]:
+        on_open: Callable[[], None] | None = None,
+        on_reconnect: Callable[[], None] | None = None,
+    ) -> Iterator[StreamEvent]:
         """The conversation's events until it ends, resuming after drops.
 
         Each reconnection sends ``Last-Event-ID`` (the last id seen), so the
         gateway sends exactly the missed events: no gap, no duplicate.
+        ``on_open`` runs once the stream is subscribed (before its first event).
         """
         last = after
         retry_s = 2.0
@@ -207,14 +201,15 @@ class ApiClient:
                         source.response.read()
                         raise _error_from(source.response)
                     failures = 0
+                    if on_open is not None:
+                        on_open()
+                        on_open = None
                     for sse in source.iter_sse():
-                        if sse.retry:
-                            retry_s = sse.retry / 1000
-                        if not sse.data:
+                        retry_s = sse.retry / 1000 if sse.retry else retry_s
+                        event = StreamEvent.from_sse(sse)
+                        if event is None:
                             continue  # keep-alive comment
-                        if sse.id:
-                            last = sse.id
-                        event = Event(sse.id or "", sse.event or "message", json.loads(sse.data))
+                        last = event.id or last
                         yield event
                         if event.is_end:
                             return

@@ -16,7 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.prompt import Prompt
 
-from durable_agent.api_client import ApiClient, ApiError, Event
+from durable_agent.api_client import ApiClient, ApiError
+from durable_agent.event_stream import StreamEvent
 from durable_agent.render import ChatView, goals_table, print_transcript
 
 __all__ = ["ChatSession"]
@@ -33,6 +34,9 @@ HELP = (
 
 
 class ChatSession:
+    #: printed when the chat starts
+    intro = HELP
+
     def __init__(
         self,
         api: ApiClient,
@@ -72,7 +76,8 @@ class ChatSession:
     def run(self) -> int:
         """Chat until the conversation ends (0), the user quits (0) or an error (1)."""
         threading.Thread(target=self._read, name="events", daemon=True).start()
-        self.console.print(f"[dim]{HELP}[/]")
+        if self.intro:
+            self.console.print(f"[dim]{self.intro}[/]")
         while True:
             try:
                 kind, item = self.events.get(timeout=QUIET_SECONDS)
@@ -104,7 +109,7 @@ class ChatSession:
         self.status_mark += 1
         self.view.thinking(status == "thinking")
 
-    def _handle(self, event: Event) -> None:
+    def _handle(self, event: StreamEvent) -> None:
         d, v, name = event.data, event.value, event.name
         if name == "STATE_SNAPSHOT":
             snap = d.get("snapshot") or {}

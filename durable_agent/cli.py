@@ -4,9 +4,9 @@
     durable-agent goals | list | show ID | tail ID [--after EVENT_ID]
     durable-agent up [stack options]   (a local stack, see durable_agent.stack)
 
-The gateway's address comes from ``--url`` or ``DURABLE_AGENT_URL``; the API
-key from ``DURABLE_AGENT_API_KEY`` (none is needed in dev mode). The key is
-never printed.
+The gateway's address comes from ``--url`` or ``DURABLE_AGENT_URL``, else the
+running local stack's (``make run``); the API key from
+``DURABLE_AGENT_API_KEY`` (none is needed in dev mode). The key is never printed.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from durable_agent.api_client import ApiClient, ApiError
+from durable_agent.api_client import DEFAULT_URL, ApiClient, ApiError, default_url
 from durable_agent.chat import ChatSession
 from durable_agent.render import (
     conversations_table,
@@ -31,7 +31,6 @@ from durable_agent.render import (
 
 __all__ = ["app", "main"]
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 KEY_ENV = "DURABLE_AGENT_API_KEY"
 
 app = typer.Typer(
@@ -45,12 +44,17 @@ console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
 Url = Annotated[
-    str, typer.Option("--url", envvar="DURABLE_AGENT_URL", help="The gateway's base URL.")
+    str | None,
+    typer.Option(
+        "--url",
+        envvar="DURABLE_AGENT_URL",
+        help=f"The gateway's base URL (default: the running local stack's, else {DEFAULT_URL}).",
+    ),
 ]
 
 
-def _client(url: str) -> ApiClient:
-    return ApiClient(url, os.environ.get(KEY_ENV) or None)
+def _client(url: str | None) -> ApiClient:
+    return ApiClient(url or default_url(), os.environ.get(KEY_ENV) or None)
 
 
 def _fail(exc: ApiError) -> NoReturn:
@@ -92,7 +96,7 @@ def chat(
             help="TOOL=ask|auto|never for a new conversation (repeatable), e.g. find_events=auto.",
         ),
     ] = None,
-    url: Url = DEFAULT_URL,
+    url: Url = None,
 ) -> None:
     """Start (or resume) a conversation and chat with the agent."""
     with _client(url) as api, _client(url) as stream_api:
@@ -121,7 +125,7 @@ def chat(
 
 
 @app.command()
-def goals(url: Url = DEFAULT_URL) -> None:
+def goals(url: Url = None) -> None:
     """List the goals the agent can pursue."""
     with _client(url) as api:
         try:
@@ -131,7 +135,7 @@ def goals(url: Url = DEFAULT_URL) -> None:
 
 
 @app.command("list")
-def list_(url: Url = DEFAULT_URL) -> None:
+def list_(url: Url = None) -> None:
     """List your conversations."""
     with _client(url) as api:
         try:
@@ -145,7 +149,7 @@ def list_(url: Url = DEFAULT_URL) -> None:
 
 
 @app.command()
-def show(conversation_id: str, url: Url = DEFAULT_URL) -> None:
+def show(conversation_id: str, url: Url = None) -> None:
     """Print a conversation: its transcript, status and any pending tool call."""
     with _client(url) as api:
         try:
@@ -167,7 +171,7 @@ def tail(
     after: Annotated[
         str | None, typer.Option("--after", help="Resume after this event id.")
     ] = None,
-    url: Url = DEFAULT_URL,
+    url: Url = None,
 ) -> None:
     """Print a conversation's events as they come, until it ends."""
     last = after

@@ -10,7 +10,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from durable_agent.api_client import Event
+from durable_agent.event_stream import StreamEvent
 
 __all__ = [
     "ChatView",
@@ -110,7 +110,7 @@ def print_transcript(console: Console, transcript: list[dict[str, Any]]) -> None
                 )
 
 
-def event_line(event: Event) -> Text:
+def event_line(event: StreamEvent) -> Text:
     """One line for ``tail``: id, kind and the data."""
     data = {k: v for k, v in event.data.items() if k not in ("type", "metadata")}
     if event.type == "CUSTOM":

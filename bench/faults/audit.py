@@ -1,7 +1,7 @@
 """What went wrong for one conversation, counted after its client stopped.
 
 The truth is read afresh through the public API: the event log from the
-start on a new stream (no Last-Event-ID), the transcript (``GET`` and every
+start on a new stream (no Last-StreamEvent-ID), the transcript (``GET`` and every
 ``GET .../messages`` page back to the first line), and the object store's
 ``ledger/`` records (one per side effect actually performed).
 
@@ -30,7 +30,8 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
-from bench.faults.client import ConversationClient, Event
+from bench.faults.client import ConversationClient
+from durable_agent.event_stream import StreamEvent, aread_events
 
 __all__ = ["ConversationAudit", "audit", "fresh_log", "transcript"]
 
@@ -53,18 +54,18 @@ class ConversationAudit:
     trace: dict[str, Any] | None = None  # evidence, when a must-be-0 count is not 0
 
 
-async def fresh_log(http: httpx.AsyncClient, path: str, within: float = 15.0) -> list[Event]:
+async def fresh_log(http: httpx.AsyncClient, path: str, within: float = 15.0) -> list[StreamEvent]:
     """The log from the start on a new stream, until it closes (the conversation
     ended) or ``within`` seconds pass (it did not: keep-alives never let a read
     time out)."""
-    events: list[Event] = []
+    events: list[StreamEvent] = []
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(within):
             await _read_log(http, path, events)
     return events
 
 
-async def _read_log(http: httpx.AsyncClient, path: str, events: list[Event]) -> None:
+async def _read_log(http: httpx.AsyncClient, path: str, events: list[StreamEvent]) -> None:
     idle = 10.0
     try:
         async with aconnect_sse(
@@ -72,9 +73,8 @@ async def _read_log(http: httpx.AsyncClient, path: str, events: list[Event]) -> 
         ) as source:
             if source.response.status_code != 200:
                 return
-            async for sse in source.aiter_sse():
-                if sse.data:
-                    events.append(Event(sse.id, sse.event, json.loads(sse.data), 0.0))
+            async for event in aread_events(source):
+                events.append(event)
     except httpx.ReadTimeout:
         pass
 
@@ -94,14 +94,14 @@ async def transcript(http: httpx.AsyncClient, path: str) -> tuple[str, list[dict
     return str(body["status"]), lines
 
 
-def _snapshot_seq(events: list[Event]) -> int:
+def _snapshot_seq(events: list[StreamEvent]) -> int:
     seqs = [
         int(e.data["snapshot"].get("lastSeq") or 0) for e in events if e.type == "STATE_SNAPSHOT"
     ]
     return max(seqs, default=-1)
 
 
-def stream_counts(received: list[Event], fresh: list[Event]) -> tuple[int, int, int]:
+def stream_counts(received: list[StreamEvent], fresh: list[StreamEvent]) -> tuple[int, int, int]:
     """(lost, duplicated, out of order) of what one client received."""
     seen: set[str] = set()
     duplicated = out_of_order = holes = 0
@@ -127,17 +127,17 @@ def stream_counts(received: list[Event], fresh: list[Event]) -> tuple[int, int, 
     missing = [
         e for e in fresh
         if e.key is not None and e.key not in seen and e.type != "STATE_SNAPSHOT"
-        and int(e.meta.get("seq") or 0) > covered
+        and int(e.metadata.get("seq") or 0) > covered
     ]  # fmt: skip
     return len(missing) + holes, duplicated, out_of_order
 
 
-def trace(client: ConversationClient, fresh: list[Event]) -> dict[str, Any]:
+def trace(client: ConversationClient, fresh: list[StreamEvent]) -> dict[str, Any]:
     """The end of what the client got and of the fresh log, what it sent, what GET said:
     enough to tell a product bug from a client one."""
 
-    def short(events: list[Event]) -> list[str]:
-        return [f"{e.id} {e.type}{':' + e.name if e.name else ''} n={e.n} seq={e.meta.get('seq')}"
+    def short(events: list[StreamEvent]) -> list[str]:
+        return [f"{e.id} {e.type}{':' + e.name if e.type == 'CUSTOM' else ''} n={e.n} seq={e.metadata.get('seq')}"
                 for e in events[-12:]]  # fmt: skip
 
     return {

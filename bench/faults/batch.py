@@ -87,7 +87,7 @@ def _recovery(clients: list[ConversationClient], marks: Iterable[float]) -> list
         for c in clients:
             if c.finished_at is not None and c.finished_at < mark:
                 continue
-            after = [e.at for e in c.events if e.at >= mark]
+            after = [e.received for e in c.events if e.received >= mark]
             waits.append((after[0] if after else (c.finished_at or time.monotonic())) - mark)
         if waits:
             took.append(max(waits))

@@ -7,7 +7,7 @@ end), deciding only from what the stream tells it. Every request carries an
 Idempotency-Key and is sent again with the same key after a timeout, a cut
 connection, a 5xx or a 429 (``retry_all``: every request is also sent a
 second time after it succeeded, as a client whose timeout fired after the
-server acted would). The stream reconnects with Last-Event-ID after any cut.
+server acted would). The stream reconnects with Last-StreamEvent-ID after any cut.
 
 When the stream has said nothing for ``quiet`` seconds the client looks at
 ``GET /v1/conversations/{id}`` once: if the workflow is waiting for the
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import random
 import time
 import uuid
@@ -31,36 +30,12 @@ from typing import Any
 import httpx
 from httpx_sse import aconnect_sse
 
-__all__ = ["ConversationClient", "Event", "Sent", "retrying_post"]
+from durable_agent.event_stream import StreamEvent, aread_events
+
+__all__ = ["ConversationClient", "Sent", "retrying_post"]
 
 _RETRY = (429, 500, 502, 503, 504)
 MESSAGE_BUDGET = 8
-
-
-@dataclass(frozen=True)
-class Event:
-    """One SSE frame as the client received it."""
-
-    id: str
-    type: str
-    data: dict[str, Any]
-    at: float  # time.monotonic()
-
-    @property
-    def meta(self) -> dict[str, Any]:
-        return self.data.get("metadata") or {}
-
-    @property
-    def key(self) -> str | None:
-        return self.meta.get("key")
-
-    @property
-    def n(self) -> int | None:
-        return self.meta.get("n")
-
-    @property
-    def name(self) -> str:
-        return str(self.data.get("name") or "")
 
 
 @dataclass
@@ -133,7 +108,7 @@ class ConversationClient:
     #: check (API_STREAM_CLOSED_CHECK_SECONDS, 30) after a worker restart (~15 s here)
     quiet: float = 60.0
     id: str = ""
-    events: list[Event] = field(default_factory=list)
+    events: list[StreamEvent] = field(default_factory=list)
     sent: list[Sent] = field(default_factory=list)
     errors: list[bytes] = field(default_factory=list)
     create_status: int = 0
@@ -151,7 +126,7 @@ class ConversationClient:
     _decided: set[str] = field(default_factory=set)
     _acted_seq: int = -1
     _busy: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _done: asyncio.Event = field(default_factory=asyncio.Event)
+    _done: asyncio.StreamEvent = field(default_factory=asyncio.StreamEvent)
 
     @property
     def finished(self) -> bool:
@@ -195,9 +170,9 @@ class ConversationClient:
         return f"/v1/conversations/{self.id}"
 
     async def _read(self, deadline: float) -> None:
-        """The stream, resumed with Last-Event-ID after every cut, until 204 or the end."""
+        """The stream, resumed with Last-StreamEvent-ID after every cut, until 204 or the end."""
         while time.monotonic() < deadline and not self._done.is_set():
-            headers = {"Last-Event-ID": self._last_id} if self._last_id else {}
+            headers = {"Last-StreamEvent-ID": self._last_id} if self._last_id else {}
             try:
                 async with aconnect_sse(
                     self.http, "GET", f"{self.path}/events", headers=headers,
@@ -211,11 +186,8 @@ class ConversationClient:
                     if status != 200:
                         self.errors.append(await source.response.aread())
                     else:
-                        async for sse in source.aiter_sse():
-                            if sse.data:
-                                await self._on(
-                                    Event(sse.id, sse.event, json.loads(sse.data), time.monotonic())
-                                )
+                        async for event in aread_events(source):
+                            await self._on(event)
             except httpx.HTTPError:
                 pass
             except Exception as exc:  # a client bug must not pass for the product's
@@ -224,20 +196,17 @@ class ConversationClient:
             await asyncio.sleep(0.2)
 
     def _ended_seen(self) -> bool:
-        return any(
-            e.name == "status_changed" and (e.data.get("value") or {}).get("status") == "ended"
-            for e in self.events
-        ) or any(
+        return any(e.is_end for e in self.events) or any(
             e.type == "STATE_SNAPSHOT" and e.data["snapshot"].get("status") == "ended"
             for e in self.events
         )
 
-    async def _on(self, event: Event) -> None:
+    async def _on(self, event: StreamEvent) -> None:
         """Record the frame, remember its id, and act on what it asks of the client."""
         self.events.append(event)
         if event.id:
             self._last_id = event.id
-        seq = int(event.meta.get("seq") or 0)
+        seq = int(event.metadata.get("seq") or 0)
         if event.type == "RUN_FINISHED":
             outcome = event.data.get("outcome") or {}
             interrupts = (
@@ -337,7 +306,7 @@ class ConversationClient:
         while not self._done.is_set() and time.monotonic() < deadline:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._done.wait(), 1.0)
-            last = max(self.events[-1].at if self.events else 0.0, self._polled_at)
+            last = max(self.events[-1].received if self.events else 0.0, self._polled_at)
             if self._done.is_set() or self._busy.locked() or time.monotonic() - last < self.quiet:
                 continue
             try:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from agent_core.models import ConversationSnapshot
+from durable_agent.event_stream import StreamEvent
 from fake_llm import FakeLLM, RecordedRequest
 from tests.support.stack import AgentStack
 
@@ -50,50 +50,19 @@ async def wait_until(check: Callable[[], bool], within: float = 10.0) -> None:
         await asyncio.sleep(0.02)
 
 
-@dataclass(frozen=True)
-class Event:
-    """One event read back from Redis: stream id, deterministic key, AG-UI JSON."""
-
-    id: str
-    key: str
-    data: dict[str, Any]
-
-    @property
-    def type(self) -> str:
-        return str(self.data.get("type"))
-
-    @property
-    def name(self) -> str | None:
-        """The CUSTOM event's name (``status_changed``, ...), else None."""
-        return self.data.get("name") if self.type == "CUSTOM" else None
-
-    @property
-    def value(self) -> dict[str, Any]:
-        return self.data.get("value") or {}
-
-    @property
-    def seq(self) -> int:
-        return int(self.data["metadata"]["seq"])
-
-    @property
-    def n(self) -> int | None:
-        """The workflow's number for the events it wrote; None for activities' events."""
-        return self.data["metadata"].get("n")
-
-
-async def read_events(stack: AgentStack, conversation_id: str) -> list[Event]:
+async def read_events(stack: AgentStack, conversation_id: str) -> list[StreamEvent]:
     """Every event of the conversation in stream order."""
-    events: list[Event] = []
+    events: list[StreamEvent] = []
     after = "0"
     while True:
         batch = await stack.events.read_after(conversation_id, after)
         if not batch:
             return events
-        events += [Event(e.id, e.key, json.loads(e.data)) for e in batch]
+        events += [StreamEvent.parse(e.id, e.data) for e in batch]
         after = batch[-1].id
 
 
-def deltas_of(events: list[Event], message_id: str) -> str:
+def deltas_of(events: list[StreamEvent], message_id: str) -> str:
     """The concatenated TEXT_MESSAGE_CONTENT deltas of one message id."""
     return "".join(
         e.data["delta"]

@@ -14,8 +14,9 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from agent_core.errors import ErrorType
 from agent_core.models import BusyPolicy, ConversationStatus
+from durable_agent.event_stream import StreamEvent
 from fake_llm import Reply
-from tests.agent_core.scenario import Event, read_events
+from tests.agent_core.scenario import read_events
 from tests.agui.client import averify_events
 from tests.support.stack import AgentStack, agent_stack, run_workers
 
@@ -24,9 +25,9 @@ SLOW = {"chunk_chars": 2, "chunk_delay": 0.3}  # about 15 s for the text below
 SLOW_TEXT = "Let me think about Melbourne in April for a while, slowly."
 
 
-async def streamed_some(stack: AgentStack, cid: str) -> list[Event]:
+async def streamed_some(stack: AgentStack, cid: str) -> list[StreamEvent]:
     """Wait until the model's answer is part-way through (some deltas in the log)."""
-    events: list[Event] = []
+    events: list[StreamEvent] = []
 
     async def deltas() -> bool:
         nonlocal events
@@ -40,7 +41,7 @@ async def streamed_some(stack: AgentStack, cid: str) -> list[Event]:
     raise AssertionError("the model never started answering")
 
 
-def opened_messages(events: list[Event]) -> set[str]:
+def opened_messages(events: list[StreamEvent]) -> set[str]:
     return {e.data["messageId"] for e in events if e.type == "TEXT_MESSAGE_START"}
 
 

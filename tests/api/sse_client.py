@@ -2,36 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from httpx_sse import aconnect_sse
 
+from durable_agent.event_stream import StreamEvent, aread_events
 
-@dataclass(frozen=True)
-class Frame:
-    id: str
-    event: str
-    data: dict[str, Any]
-
-    @property
-    def key(self) -> str | None:
-        return (self.data.get("metadata") or {}).get("key")
-
-    @property
-    def kind(self) -> str:
-        return self.data.get("name", self.event) if self.event == "CUSTOM" else self.event
-
-    @property
-    def is_end(self) -> bool:
-        return self.kind == "status_changed" and self.data["value"]["status"] == "ended"
-
-
-OnFrame = Callable[[Frame], Awaitable[None]]
+OnFrame = Callable[[StreamEvent], Awaitable[None]]
 
 
 async def read_frames(
@@ -39,19 +19,16 @@ async def read_frames(
     url: str,
     *,
     limit: int | None = None,
-    until: Callable[[Frame], bool] | None = None,
+    until: Callable[[StreamEvent], bool] | None = None,
     on_frame: OnFrame | None = None,
     headers: dict[str, str] | None = None,
-) -> list[Frame]:
+) -> list[StreamEvent]:
     """Read frames until the server closes, ``limit`` frames, or ``until`` holds
     (that frame included); leaving the block disconnects."""
-    frames: list[Frame] = []
+    frames: list[StreamEvent] = []
     async with aconnect_sse(http, "GET", url, headers=headers or {}) as source:
         assert source.response.status_code == 200, await source.response.aread()
-        async for sse in source.aiter_sse():
-            if not sse.data:
-                continue  # keep-alive comment
-            frame = Frame(sse.id, sse.event, json.loads(sse.data))
+        async for frame in aread_events(source):
             frames.append(frame)
             if on_frame is not None:
                 await on_frame(frame)
@@ -63,8 +40,8 @@ async def read_frames(
 def auto_confirm(http: httpx.AsyncClient, conversation_id: str) -> OnFrame:
     """An ``on_frame`` that confirms every tool call put up for confirmation."""
 
-    async def confirm(frame: Frame) -> None:
-        if frame.kind == "tool_call_awaiting_confirmation":
+    async def confirm(frame: StreamEvent) -> None:
+        if frame.name == "tool_call_awaiting_confirmation":
             call_id = frame.data["value"]["toolCallId"]
             r = await http.post(f"/v1/conversations/{conversation_id}/tool-calls/{call_id}/confirm")
             assert r.status_code == 202, r.text

@@ -12,7 +12,7 @@ import httpx
 
 from fake_llm import Reply
 from tests.agui.client import averify_events as verify_events
-from tests.api.test_gateway_flow import read_until_end
+from tests.api.sse_client import read_frames
 from tests.support.gateway import api_client, gateway
 from tests.support.stack import agent_stack
 
@@ -71,7 +71,7 @@ async def test_busy_policy_and_stop_over_http(client, fake_llm, redis_url):
                 await asyncio.sleep(0.05)
             ended = await http.post(f"/v1/conversations/{cid}/end")
             assert ended.status_code == 202
-            events = await read_until_end(http, f"/v1/conversations/{cid}/events")
+            events = await read_frames(http, f"/v1/conversations/{cid}/events")
 
     assert busy.status_code == 409, busy.text
     error = busy.json()["error"]
@@ -98,7 +98,7 @@ async def test_busy_policy_and_stop_over_http(client, fake_llm, redis_url):
         ("user", "No: Sydney in May"),
         ("agent", "Sydney in May it is."),
     ]
-    data = [d for _, _, d in events]
+    data = [e.data for e in events]
     stops = [d["value"] for d in data if d.get("name") == "turn_stopped"]
     assert [s["byUser"] for s in stops] == [True, False]
     outcomes = [d.get("outcome") for d in data if d["type"] == "RUN_FINISHED"]
@@ -114,18 +114,18 @@ async def test_an_idle_conversation_closes_itself_and_stays_readable(client, fak
         async with gateway(stack.settings) as base, api_client(base, "key-carol") as http:
             created = await http.post("/v1/conversations", json={"goal": "travel", "message": "Hi"})
             cid = created.json()["id"]
-            events = await read_until_end(http, f"/v1/conversations/{cid}/events")
+            events = await read_frames(http, f"/v1/conversations/{cid}/events")
             for _ in range(100):  # the workflow closes a moment after its last event
                 listed = (await http.get("/v1/conversations")).json()["conversations"]
                 if not next(c for c in listed if c["id"] == cid)["running"]:
                     break
                 await asyncio.sleep(0.05)
             read = await http.get(f"/v1/conversations/{cid}")
-            replayed = await read_until_end(http, f"/v1/conversations/{cid}/events")
+            replayed = await read_frames(http, f"/v1/conversations/{cid}/events")
             late = await http.post(f"/v1/conversations/{cid}/messages", json={"text": "hello?"})
             stop = await http.post(f"/v1/conversations/{cid}/stop")
 
-    data = [d for _, _, d in events]
+    data = [e.data for e in events]
     assert [d.get("name") or d["type"] for d in data[-3:]] == [
         "conversation_timed_out",
         "status_changed",
@@ -139,7 +139,7 @@ async def test_an_idle_conversation_closes_itself_and_stays_readable(client, fak
         ("user", "Hi"),
         ("agent", "Which city?"),
     ]
-    assert [d for _, _, d in replayed] == data  # the log is kept for a while after the end
+    assert [e.data for e in replayed] == data  # the log is kept for a while after the end
     assert late.status_code == 409 and late.json()["error"]["code"] == "conversation_ended"
     assert stop.status_code == 409 and stop.json()["error"]["code"] == "conversation_ended"
     assert (await verify_events(data))["ok"]

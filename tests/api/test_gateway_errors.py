@@ -214,12 +214,12 @@ async def test_redis_unavailable_degrades_gracefully(client, fake_llm, redis_url
             conv = f"/v1/conversations/{cid}"
             assert (await http.get(conv)).status_code == 200
             frames = await read_frames(http, f"{conv}/events", limit=1)
-            assert frames[0].event == "STATE_SNAPSHOT"
+            assert frames[0].type == "STATE_SNAPSHOT"
             assert frames[0].data["snapshot"]["conversationId"] == cid
             frames = await read_frames(
                 http, f"{conv}/events", limit=1, headers={"Last-Event-ID": "1-0"}
             )
-            assert frames[0].event == "STATE_SNAPSHOT"
+            assert frames[0].type == "STATE_SNAPSHOT"
             listed = await http.get("/v1/conversations")
             assert listed.status_code == 200
 
@@ -229,7 +229,7 @@ async def test_redis_unavailable_degrades_gracefully(client, fake_llm, redis_url
             await asyncio.wait_for(handle.result(), 20)
             # the stream of an ended conversation: a snapshot of the end, and it closes
             frames = await asyncio.wait_for(read_frames(http, f"{conv}/events"), 10)
-            assert [f.event for f in frames] == ["STATE_SNAPSHOT"]
+            assert [f.type for f in frames] == ["STATE_SNAPSHOT"]
             assert frames[0].data["snapshot"]["status"] == "ended"
 
 

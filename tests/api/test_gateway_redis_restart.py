@@ -19,8 +19,9 @@ import pytest
 import redis.asyncio as aioredis
 
 from agent_core.models import ConversationStatus
+from durable_agent.event_stream import StreamEvent
 from tests.agui.client import averify_events, requires_node
-from tests.api.sse_client import Frame, read_frames, tenant_keys, tenant_of
+from tests.api.sse_client import read_frames, tenant_keys, tenant_of
 from tests.support.gateway import api_client, free_port, gateway
 from tests.support.stack import agent_stack
 
@@ -81,7 +82,7 @@ async def private_redis(request: pytest.FixtureRequest) -> AsyncIterator[Private
             await server.stop()
 
 
-async def _first_proposal(http: httpx.AsyncClient) -> tuple[str, str, list[Frame]]:
+async def _first_proposal(http: httpx.AsyncClient) -> tuple[str, str, list[StreamEvent]]:
     """Start a travel conversation and read its stream up to the first proposal."""
     created = await http.post(
         "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
@@ -89,7 +90,7 @@ async def _first_proposal(http: httpx.AsyncClient) -> tuple[str, str, list[Frame
     assert created.status_code == 201, created.text
     cid, url = created.json()["id"], created.json()["events_url"]
     frames = await read_frames(
-        http, url, until=lambda f: f.kind == "tool_call_awaiting_confirmation"
+        http, url, until=lambda f: f.name == "tool_call_awaiting_confirmation"
     )
     return cid, url, frames
 
@@ -122,11 +123,11 @@ async def test_redis_restart_mid_conversation_resumes_from_snapshot(
         confirmed = {call["id"]}
         refused: list[str] = []
 
-        async def confirm(frame: Frame) -> None:
-            if frame.kind == "STATE_SNAPSHOT":
+        async def confirm(frame: StreamEvent) -> None:
+            if frame.name == "STATE_SNAPSHOT":
                 pending = frame.data["snapshot"].get("pendingToolCall")
                 call_id = pending["id"] if pending else None
-            elif frame.kind == "tool_call_awaiting_confirmation":
+            elif frame.name == "tool_call_awaiting_confirmation":
                 call_id = frame.data["value"]["toolCallId"]
             else:
                 return
@@ -150,14 +151,14 @@ async def test_redis_restart_mid_conversation_resumes_from_snapshot(
         handle = stack.conversations.handle(tenant_of(keys["alice"]), cid)
         final = await asyncio.wait_for(handle.result(), 20)
 
-    trace = [(f.id, f.kind, f.key) for f in before[-3:] + after if f.kind != "TEXT_MESSAGE_CONTENT"]
+    trace = [(f.id, f.name, f.key) for f in before[-3:] + after if f.name != "TEXT_MESSAGE_CONTENT"]
     assert not refused, (refused, trace)
-    assert after[0].event == "STATE_SNAPSHOT", [f.kind for f in after[:3]]
+    assert after[0].type == "STATE_SNAPSHOT", [f.name for f in after[:3]]
     assert after[0].data["snapshot"]["conversationId"] == cid
     assert "tenant" not in after[0].data["snapshot"]
     assert after[0].id and after[0].id != "0"
     assert after[-1].is_end
-    kinds = [f.kind for f in after]
+    kinds = [f.name for f in after]
     assert kinds.count("STATE_SNAPSHOT") == 1
     assert kinds.count("TOOL_CALL_RESULT") >= 1, kinds  # at least the last tool's result
     keys_after = [f.key for f in after[1:]]
@@ -191,13 +192,13 @@ async def test_events_made_while_redis_is_down_reach_an_open_stream(
                 http,
                 url,
                 headers={"Last-Event-ID": before[-1].id},
-                until=lambda f: f.kind == "tool_call_awaiting_confirmation",
+                until=lambda f: f.name == "tool_call_awaiting_confirmation",
             ),
             30,
         )
         await http.post(f"{conv}/end")
 
-    kinds = [f.kind for f in after]
+    kinds = [f.name for f in after]
     assert "STATE_SNAPSHOT" in kinds  # the old log is gone: one repair, then live events
     assert kinds[-1] == "tool_call_awaiting_confirmation"  # the next proposal, live
     numbers = [f.data["metadata"]["n"] for f in after if "n" in f.data.get("metadata", {})]
@@ -227,8 +228,8 @@ async def test_a_stream_held_open_across_a_redis_restart_sees_each_event_once(
         conv = f"/v1/conversations/{cid}"
         restarted: list[str] = []
 
-        async def confirm(frame: Frame) -> None:
-            if frame.kind != "tool_call_awaiting_confirmation":
+        async def confirm(frame: StreamEvent) -> None:
+            if frame.name != "tool_call_awaiting_confirmation":
                 return
             if not restarted:
                 await private_redis.restart()
@@ -250,6 +251,6 @@ async def test_a_stream_held_open_across_a_redis_restart_sees_each_event_once(
     assert len([m for m in final.transcript if m.role == "tool"]) == 3  # every tool ran once
     if private_redis.persistent:
         assert numbers == list(range(1, len(numbers) + 1)), "a hole in a persistent log"
-        assert "STATE_SNAPSHOT" not in [f.kind for f in frames]
+        assert "STATE_SNAPSHOT" not in [f.name for f in frames]
         verdict = await averify_events([f.data for f in frames])
         assert verdict["ok"], verdict

@@ -65,9 +65,9 @@ async def test_stream_edges_end_cursor_and_no_worker(client, fake_llm, redis_url
             await _wait_status(http, conv, "awaiting_confirmation")
         # every worker is gone: the log is still readable, straight from Redis
         frames = await asyncio.wait_for(
-            read_frames(http, url, until=lambda f: f.kind == "tool_call_awaiting_confirmation"), 10
+            read_frames(http, url, until=lambda f: f.name == "tool_call_awaiting_confirmation"), 10
         )
-        assert frames[0].kind == "RUN_STARTED"
+        assert frames[0].name == "RUN_STARTED"
         for bad in ("garbage", "1-2-3", "0-"):
             assert_error(await http.get(url, headers={"Last-Event-ID": bad}), 422, "bad_cursor")
         for bad in ("x", "not-an-id\x00"):
@@ -84,7 +84,7 @@ async def test_stream_edges_end_cursor_and_no_worker(client, fake_llm, redis_url
 
     assert b"\r" not in raw and raw.count(b"\n\n") >= len(
         whole
-    )  # LF framing    assert last.kind == "RUN_FINISHED" and whole[-2].is_end
+    )  # LF framing    assert last.name == "RUN_FINISHED" and whole[-2].is_end
     assert resumed.status_code == 204  # EventSource stops reconnecting
     assert (await averify_events([f.data for f in whole]))["ok"]
 

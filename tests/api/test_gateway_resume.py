@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.api.sse_client import Frame, auto_confirm, read_frames, tenant_keys, tenant_of
+from durable_agent.event_stream import StreamEvent
+from tests.api.sse_client import auto_confirm, read_frames, tenant_keys, tenant_of
 from tests.support.gateway import api_client, gateway
 from tests.support.stack import agent_stack
 
 
-def _end(frame: Frame) -> bool:
+def _end(frame: StreamEvent) -> bool:
     return frame.is_end
 
 
-def _ids_and_keys(frames: list[Frame]) -> list[tuple[str, str | None]]:
+def _ids_and_keys(frames: list[StreamEvent]) -> list[tuple[str, str | None]]:
     return [(f.id, f.key) for f in frames]
 
 
@@ -46,7 +47,7 @@ async def test_reconnect_mid_stream_has_no_gap_and_no_duplicate(client, fake_llm
         assert snap["status"] == "ended"
 
     assert uninterrupted[-1].is_end
-    assert all(f.event != "STATE_SNAPSHOT" for f in first + second + third + uninterrupted)
+    assert all(f.type != "STATE_SNAPSHOT" for f in first + second + third + uninterrupted)
     assert len(first) == 4 and len(second) == 12
     assert len(third) > 10, "the last leg should still have had events to deliver"
     resumed = first + second + third
@@ -71,15 +72,15 @@ async def test_idle_stream_stays_quiet_and_live(client, fake_llm, redis_url, cap
         created = await http.post("/v1/conversations", json={"goal": "travel"})
         assert created.status_code == 201, created.text
         conv = f"/v1/conversations/{created.json()['id']}"
-        received: list[tuple[float, Frame]] = []
+        received: list[tuple[float, StreamEvent]] = []
         loop = asyncio.get_running_loop()
 
-        async def note(frame: Frame) -> None:
+        async def note(frame: StreamEvent) -> None:
             received.append((loop.time(), frame))
 
         reader = asyncio.create_task(
             read_frames(
-                http, f"{conv}/events", on_frame=note, until=lambda f: f.kind == "user_message"
+                http, f"{conv}/events", on_frame=note, until=lambda f: f.name == "user_message"
             )
         )
         await asyncio.sleep(6.5)
@@ -88,7 +89,7 @@ async def test_idle_stream_stays_quiet_and_live(client, fake_llm, redis_url, cap
         await asyncio.wait_for(reader, 10)
         await http.post(f"{conv}/end")
 
-    assert [f.kind for _, f in received] == [
+    assert [f.name for _, f in received] == [
         "RUN_STARTED", "conversation_created", "RUN_FINISHED", "RUN_STARTED", "user_message",
     ]  # fmt: skip
     assert received[-1][0] - sent_at < 1.0
@@ -137,8 +138,8 @@ async def test_a_terminated_conversation_closes_its_open_streams(client, fake_ll
         assert created.status_code == 201, created.text
         cid, url = created.json()["id"], created.json()["events_url"]
 
-        async def terminate_once_open(frame: Frame) -> None:
-            if frame.kind == "RUN_FINISHED" and not terminated:
+        async def terminate_once_open(frame: StreamEvent) -> None:
+            if frame.name == "RUN_FINISHED" and not terminated:
                 terminated.append(frame.id)
                 handle = stack.conversations.handle(tenant_of(keys["alice"]), cid)
                 await handle.terminate("an operator stopped it")
@@ -152,6 +153,6 @@ async def test_a_terminated_conversation_closes_its_open_streams(client, fake_ll
         again = await http.get(url, headers={"Last-Event-ID": both[0][-1].id})
 
     for frames in both:
-        assert frames[-1].event == "STATE_SNAPSHOT", [f.kind for f in frames]
+        assert frames[-1].type == "STATE_SNAPSHOT", [f.name for f in frames]
         assert not any(f.is_end for f in frames)  # no end was written: the snapshot closes it
     assert again.status_code == 204

@@ -351,7 +351,7 @@ def test_full_stack_serves_the_gateway_and_the_demo_runs(
     transcript = printed.getvalue()
     for tool in ("find_events", "search_flights", "create_invoice"):
         assert f"confirm {tool}" in transcript, transcript
-    assert "[ended]" in transcript
+    assert "The conversation has ended." in transcript
 
     # Ctrl-C with a stream open: the stream ends cleanly, nothing is logged as an error
     created = httpx.post(f"{base}/v1/conversations", json={"goal": "travel"}, timeout=10)
