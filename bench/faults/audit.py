@@ -1,7 +1,7 @@
 """What went wrong for one conversation, counted after its client stopped.
 
 The truth is read afresh through the public API: the event log from the
-start on a new stream (no Last-StreamEvent-ID), the transcript (``GET`` and every
+start on a new stream (no Last-Event-ID), the transcript (``GET`` and every
 ``GET .../messages`` page back to the first line), and the object store's
 ``ledger/`` records (one per side effect actually performed).
 

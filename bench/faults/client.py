@@ -7,7 +7,7 @@ end), deciding only from what the stream tells it. Every request carries an
 Idempotency-Key and is sent again with the same key after a timeout, a cut
 connection, a 5xx or a 429 (``retry_all``: every request is also sent a
 second time after it succeeded, as a client whose timeout fired after the
-server acted would). The stream reconnects with Last-StreamEvent-ID after any cut.
+server acted would). The stream reconnects with Last-Event-ID after any cut.
 
 When the stream has said nothing for ``quiet`` seconds the client looks at
 ``GET /v1/conversations/{id}`` once: if the workflow is waiting for the
@@ -126,7 +126,7 @@ class ConversationClient:
     _decided: set[str] = field(default_factory=set)
     _acted_seq: int = -1
     _busy: asyncio.Lock = field(default_factory=asyncio.Lock)
-    _done: asyncio.StreamEvent = field(default_factory=asyncio.StreamEvent)
+    _done: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def finished(self) -> bool:
@@ -170,9 +170,9 @@ class ConversationClient:
         return f"/v1/conversations/{self.id}"
 
     async def _read(self, deadline: float) -> None:
-        """The stream, resumed with Last-StreamEvent-ID after every cut, until 204 or the end."""
+        """The stream, resumed with Last-Event-ID after every cut, until 204 or the end."""
         while time.monotonic() < deadline and not self._done.is_set():
-            headers = {"Last-StreamEvent-ID": self._last_id} if self._last_id else {}
+            headers = {"Last-Event-ID": self._last_id} if self._last_id else {}
             try:
                 async with aconnect_sse(
                     self.http, "GET", f"{self.path}/events", headers=headers,

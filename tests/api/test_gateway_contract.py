@@ -11,7 +11,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from agent_api.main import create_app
 from agent_core.settings import Settings
-from tests.api.sse_client import Frame, read_frames, tenant_keys
+from durable_agent.event_stream import StreamEvent
+from tests.api.sse_client import read_frames, tenant_keys
 from tests.support.gateway import api_client, free_port, gateway
 from tests.support.stack import agent_stack
 
@@ -129,7 +130,7 @@ async def test_metrics_count_requests_by_route_and_open_streams(client, fake_llm
         opened = asyncio.Event()
         release = asyncio.Event()
 
-        async def hold(_: Frame) -> None:
+        async def hold(_: StreamEvent) -> None:
             opened.set()
             await release.wait()
 
