@@ -164,3 +164,25 @@ async def test_metrics_count_requests_by_route_and_open_streams(client, fake_llm
         >= _value(before, "api_sse_events_delivered_total") + 1
     )
     assert any(n.startswith("api_request_seconds") for n, _, _ in after)
+
+
+async def test_405_lists_every_method_of_the_path():
+    """FastAPI has a route per method; the ``Allow`` of a 405 names all of the path's."""
+    app = create_app(Settings(api_keys="k:t"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://x") as http:
+        answers = {
+            path: await http.request(method, path)
+            for method, path in [
+                ("OPTIONS", "/v1/conversations"),
+                ("DELETE", "/v1/conversations/c-1/messages"),
+                ("PUT", "/v1/conversations/c-1"),
+            ]
+        }
+    allowed = {path: r.headers.get("allow") for path, r in answers.items()}
+    assert allowed == {
+        "/v1/conversations": "GET, POST",
+        "/v1/conversations/c-1/messages": "GET, POST",
+        "/v1/conversations/c-1": "GET",
+    }
+    for r in answers.values():
+        assert r.status_code == 405 and r.json()["error"]["code"] == "method_not_allowed"

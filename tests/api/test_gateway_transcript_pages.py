@@ -70,7 +70,7 @@ async def test_a_long_conversation_is_archived_in_pages_and_read_back_whole(
             pages.append(page.json())
             cursor = page.json()["older_messages"]
 
-        bad = await http.get(f"/v1/conversations/{cid}/messages", params={"before": "page-99"})
+        absent = await http.get(f"/v1/conversations/{cid}/messages", params={"before": "page-99"})
         malformed = await http.get(f"/v1/conversations/{cid}/messages", params={"before": "../x"})
         stranger = await other.get(f"/v1/conversations/{cid}/messages", params={"before": "page-0"})
         (object_store.root / page_key(workflow_id(stack.tenant, cid), 0)).unlink()
@@ -92,7 +92,7 @@ async def test_a_long_conversation_is_archived_in_pages_and_read_back_whole(
     assert said == [f"message {i}" for i in range(TURNS)]
     assert told == [f"answer {i}" for i in range(TURNS)]
     assert len(lines) == 2 * TURNS
-    assert_error(bad, 422, "bad_cursor")
+    assert_error(absent, 404, "page_not_found")
     assert_error(malformed, 422)
     assert_error(stranger, 404)
     assert_error(gone, 410, "page_gone")

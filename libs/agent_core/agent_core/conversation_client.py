@@ -13,6 +13,7 @@ updates and queries by name, so it is driven through the same handle.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -26,6 +27,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from agent_core.conversation_ids import TENANT_SEARCH_ATTRIBUTE, workflow_id
@@ -122,12 +124,19 @@ class ConversationClient:
             **start,
         )
         request_id = request_id or f"first-{conversation_id}"
-        return await self._client.execute_update_with_start_workflow(
-            ConversationWorkflow.send_prompt,
-            SendPromptInput(text=first_message, request_id=request_id, run_id=run_id),
-            start_workflow_operation=operation,
-            id=_update_id("message", request_id),
-        )
+        try:
+            return await self._client.execute_update_with_start_workflow(
+                ConversationWorkflow.send_prompt,
+                SendPromptInput(text=first_message, request_id=request_id, run_id=run_id),
+                start_workflow_operation=operation,
+                id=_update_id("message", request_id),
+            )
+        except WorkflowAlreadyStartedError:
+            # the SDK set the same error on the operation's handle: retrieve it there
+            # too, or asyncio logs a "Future exception was never retrieved" traceback
+            with contextlib.suppress(WorkflowAlreadyStartedError):
+                await operation.workflow_handle()
+            raise
 
     async def send(
         self,

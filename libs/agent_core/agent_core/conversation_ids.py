@@ -8,10 +8,16 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["TENANT_SEARCH_ATTRIBUTE", "is_valid_conversation_id", "workflow_id"]
+__all__ = [
+    "CONVERSATION_ID_PATTERN",
+    "TENANT_SEARCH_ATTRIBUTE",
+    "is_valid_conversation_id",
+    "workflow_id",
+]
 
 TENANT_SEARCH_ATTRIBUTE = "Tenant"
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+CONVERSATION_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+_ID = re.compile(CONVERSATION_ID_PATTERN)
 
 
 def is_valid_conversation_id(conversation_id: str) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
@@ -18,6 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import BaseRoute, Match, Route
 from temporalio.client import (
     WorkflowQueryFailedError,
     WorkflowUpdateFailedError,
@@ -109,7 +110,9 @@ def _body(code: str, message: str, details: list[Any] | None = None) -> dict[str
     ).model_dump(exclude_none=True)
 
 
-def install_error_handlers(app: FastAPI) -> None:
+def install_error_handlers(app: FastAPI, routes: Sequence[BaseRoute]) -> None:
+    """``routes``: every route the app serves, for the ``Allow`` header of a 405."""
+
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return JSONResponse(
@@ -127,7 +130,7 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         if exc.status_code == 400:
             # FastAPI's answer to a body it cannot decode at all (not UTF-8): the same
             # documented 422 as malformed JSON.
@@ -137,8 +140,12 @@ def install_error_handlers(app: FastAPI) -> None:
         code = {404: "not_found", 405: "method_not_allowed", 401: "unauthorized"}.get(
             exc.status_code, "http_error"
         )
+        headers = exc.headers
+        allowed = _allowed_methods(routes, request) if exc.status_code == 405 else None
+        if allowed:  # else (the docs' routes) Starlette's own
+            headers = {**(headers or {}), "Allow": allowed}
         return JSONResponse(
-            _body(code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers
+            _body(code, str(exc.detail)), status_code=exc.status_code, headers=headers
         )
 
     @app.exception_handler(RedisError)
@@ -164,6 +171,18 @@ def install_error_handlers(app: FastAPI) -> None:
         )
 
 
+def _allowed_methods(routes: Sequence[BaseRoute], request: Request) -> str:
+    """Every method of the path, not only one route's: FastAPI has a route per method,
+    and Starlette's 405 names the methods of the first route that matched the path."""
+    methods = {
+        method
+        for route in routes
+        if isinstance(route, Route) and route.matches(request.scope)[0] != Match.NONE
+        for method in route.methods or ()
+    }
+    return ", ".join(sorted(methods))
+
+
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses=`` entries for the error statuses a route can return."""
     return {
@@ -174,7 +193,7 @@ def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 _DESCRIPTIONS = {
     401: "Missing or unknown API key",
-    404: "No such conversation for this caller",
+    404: "No such conversation for this caller (or no such transcript page)",
     409: "The conversation cannot take this now (ended, nothing pending or running, "
     "the agent busy, a tool running)",
     410: "An archived transcript page is no longer in the object store",

@@ -111,9 +111,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=_unique_id,
         description="A durable, streaming AI agent on Temporal. Events follow AG-UI; see the README.",
     )
-    install_error_handlers(app)
-    routers = (health, goals, conversations, events, agui, web)
-    for router in (module.router for module in routers):
+    routers = [module.router for module in (health, goals, conversations, events, agui, web)]
+    install_error_handlers(app, [route for router in routers for route in router.routes])
+    for router in routers:
         app.include_router(router)
     if settings.cors_origins:
         app.add_middleware(

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from ag_ui.core import RunAgentInput
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
+from agent_core.conversation_ids import CONVERSATION_ID_PATTERN
 from agent_core.models import (
     BusyPolicy,
     ConversationSnapshot,
@@ -38,6 +40,7 @@ __all__ = [
     "GoalSwitch",
     "GoalSwitched",
     "MessageCreate",
+    "RunInput",
     "SnapshotState",
     "StopRequest",
     "ToolConfirmation",
@@ -68,6 +71,10 @@ _BUSY = (
     "tool is never cut off."
 )
 
+# a message's text: documented here, checked by the routes (check_message) so that a
+# blank one gets its own answer, 422 bad_message
+_NOT_BLANK = {"pattern": r"\S"}
+
 # a policy by its name ("auto"): the one lax field of the strict request models
 _Policy = Annotated[ToolPolicy, Field(strict=False)]
 
@@ -75,13 +82,17 @@ _Policy = Annotated[ToolPolicy, Field(strict=False)]
 class ConversationCreate(_Request):
     conversation_id: str | None = Field(
         default=None,
-        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        pattern=CONVERSATION_ID_PATTERN,
         description="Choose the conversation's id: a retried create with the same id "
         "returns the same conversation (see also the Idempotency-Key header)",
     )
     goal: GoalId = Field(examples=["travel"])
     message: str | None = Field(
-        default=None, description="Optional first message", examples=["Hi!"]
+        default=None,
+        description="Optional first message, not blank (422 bad_message): leave it out to "
+        "start the conversation without one",
+        examples=["Hi!"],
+        json_schema_extra=_NOT_BLANK,
     )
     busy_policy: BusyPolicy = Field(
         default=BusyPolicy.ENQUEUE, strict=False, description=_BUSY + " The default is enqueue."
@@ -98,7 +109,12 @@ class ConversationCreate(_Request):
 
 
 class MessageCreate(_Request):
-    text: str = Field(min_length=1, examples=["I'd like to go to Melbourne in April"])
+    text: str = Field(
+        min_length=1,
+        description="Not blank (422 bad_message)",
+        examples=["I'd like to go to Melbourne in April"],
+        json_schema_extra=_NOT_BLANK,
+    )
     message_id: str | None = Field(
         default=None,
         pattern=_REQUEST_ID,
@@ -135,6 +151,22 @@ class ToolEdit(ToolConfirmation):
         description="The arguments to run the tool with instead of the proposed ones; "
         "they must fit the tool's JSON schema (else 422 bad_tool_args)",
         examples=[{"city": "Sydney", "month": "April"}],
+    )
+
+
+# an id the AG-UI route checks itself (422 bad_thread_id, bad_run_id): documented here
+_AGUI_ID = {"pattern": CONVERSATION_ID_PATTERN}
+
+
+class RunInput(RunAgentInput):
+    """AG-UI's ``RunAgentInput``, its ids documented as this endpoint takes them."""
+
+    thread_id: str = Field(
+        description="The conversation (started when new)", json_schema_extra=_AGUI_ID
+    )
+    run_id: str = Field(
+        description="Names the run; a retried POST with it is applied once",
+        json_schema_extra=_AGUI_ID,
     )
 
 

@@ -14,21 +14,26 @@ run id doubles as the request id: a retried POST is applied once.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from ag_ui.core import RunAgentInput
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 from sse_starlette import EventSourceResponse
 
 from agent_api.deps import CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
+from agent_api.schemas import RunInput
 from agent_api.sse import closed_probe, run_frames, sse_response
 from agent_api.updates import check_message, send_update
 from agent_core.conversation_ids import is_valid_conversation_id
 from agent_core.errors import UnknownGoal
-from agent_core.registry import get_goal
+from agent_core.registry import GOALS, get_goal
 
 router = APIRouter(prefix="/v1/ag-ui", tags=["ag-ui"])
+
+# documented as the goals there are, checked by ``_check`` (422 unknown_goal)
+GoalPath = Annotated[
+    str, Path(description="A goal id from GET /v1/goals", json_schema_extra={"enum": sorted(GOALS)})
+]
 
 
 @router.post(
@@ -36,11 +41,12 @@ router = APIRouter(prefix="/v1/ag-ui", tags=["ag-ui"])
     response_class=EventSourceResponse,
     responses={
         200: {"content": {"text/event-stream": {}}, "description": "The run's AG-UI events"},
-        **error_responses(401, 409, 413, 422, 429, 503),
+        # 404: a resume on a thread that does not exist
+        **error_responses(401, 404, 409, 413, 422, 429, 503),
     },
 )
 async def run_agent(
-    goal: str, body: RunAgentInput, state: State, tenant: CurrentTenant
+    goal: GoalPath, body: RunInput, state: State, tenant: CurrentTenant
 ) -> Response:
     """Run the agent once on the thread ``threadId`` and stream the run."""
     _check(goal, body)
@@ -83,7 +89,7 @@ async def run_agent(
     )
 
 
-def _check(goal: str, body: RunAgentInput) -> None:
+def _check(goal: str, body: RunInput) -> None:
     try:
         get_goal(goal)
     except UnknownGoal:
@@ -94,7 +100,7 @@ def _check(goal: str, body: RunAgentInput) -> None:
         raise ApiError(422, "bad_run_id", "runId may use letters, digits, '-' and '_' (1-64)")
 
 
-def _newest_user_text(body: RunAgentInput) -> str:
+def _newest_user_text(body: RunInput) -> str:
     for message in reversed(body.messages):
         if message.role == "user":
             content = message.content

@@ -191,7 +191,8 @@ async def list_messages(
         )
     number = page_of(before)
     if number >= snap.archive_pages:
-        raise ApiError(422, "bad_cursor", f"this conversation has no page {number}")
+        # a well-formed cursor naming nothing: not found, as an unknown conversation is
+        raise ApiError(404, "page_not_found", f"this conversation has no page {number}")
     page = await read_page(state, workflow_id(tenant, conversation_id), number)
     return MessagePage(
         messages=page.messages, first_index=page.first_index, older_messages=page_cursor(number - 1)

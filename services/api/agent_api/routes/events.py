@@ -8,7 +8,7 @@ snapshot (a lost or trimmed log) runs the workflow query.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 import anyio
 from fastapi import APIRouter, Header, Query, Response
@@ -24,15 +24,25 @@ from agent_api.sse import closed_probe, conversation_stream, open_cursor, sse_re
 
 router = APIRouter(prefix="/v1/conversations", tags=["events"])
 
-_CURSOR = re.compile(r"^(0|\d{1,20}-\d{1,20})$")
+# an event id (ASCII digits only: a Unicode digit is no Redis stream id), or 0
+_CURSOR_PATTERN = r"^(0|[0-9]{1,20}-[0-9]{1,20})$"
+_CURSOR = re.compile(_CURSOR_PATTERN)
+
+
+def _documented_cursor(schema: dict[str, Any]) -> None:
+    """The cursor's schema: a string (a header or query value is never JSON null) of
+    the pattern ``_cursor`` checks, with its own 422 (``bad_cursor``)."""
+    string = next(s for s in schema.pop("anyOf") if s.get("type") == "string")
+    schema.update(string, pattern=_CURSOR_PATTERN)
 
 
 def _cursor(last_event_id: str | None, after: str | None) -> str | None:
-    cursor = last_event_id or after
-    if cursor is not None and not _CURSOR.fullmatch(cursor):
+    """The position to resume after (``Last-Event-ID`` first); each one given is checked."""
+    if any(c is not None and not _CURSOR.fullmatch(c) for c in (last_event_id, after)):
         raise ApiError(
             422, "bad_cursor", "Last-Event-ID / after must be an event id from this stream"
         )
+    cursor = last_event_id or after
     return None if cursor == "0" else cursor
 
 
@@ -57,9 +67,16 @@ async def stream_events(
     conversation_id: ConversationId,
     state: State,
     tenant: CurrentTenant,
-    last_event_id: Annotated[str | None, Header(max_length=64)] = None,
+    last_event_id: Annotated[
+        str | None, Header(max_length=64, json_schema_extra=_documented_cursor)
+    ] = None,
     after: Annotated[
-        str | None, Query(max_length=64, description="Resume after this event id")
+        str | None,
+        Query(
+            max_length=64,
+            description="Resume after this event id",
+            json_schema_extra=_documented_cursor,
+        ),
     ] = None,
 ) -> Response:
     """Every update of the conversation, resumable with ``Last-Event-ID``."""
