@@ -30,10 +30,13 @@ passed through to every child, plus ``DURABLE_AGENT_DATA_DIR``,
 (see ``--help``). POSIX only (process groups, ``flock``); the orphan clean-up
 after a killed supervisor uses Linux's ``/proc``.
 
-The modules: ``config`` (StackConfig, the model and auth choices, the options),
-``ports``, ``processes`` (process groups, start ticks, left-overs), ``console``
-(the prefixed output), ``probes`` (readiness checks), ``plan`` (the parts to
-start), ``state`` (``stack.json``, status and stop) and ``supervisor``.
+The modules, each readable and testable alone: ``config`` (StackConfig, the
+model and auth choices, the options), ``plan`` (which processes run, with what
+environment and probe; pure but for free ports), ``probes`` (readiness),
+``child`` (one process: spawn, output, stop, restart budget), ``banner`` (what
+is printed), ``state`` (``stack.json``, the data directory's lock, status and
+stop), ``ports``, ``processes`` (process groups, start ticks, left-overs),
+``console`` (the prefixed output) and ``supervisor``, which composes them.
 """
 
 from durable_agent.stack.config import (

@@ -7,7 +7,10 @@ import os
 import shutil
 import signal
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 #: set in every child's environment to the supervisor's marker, to find orphans
 MARKER_VAR = "DURABLE_AGENT_STACK"
@@ -91,3 +94,43 @@ def _console_script(name: str, module: str) -> list[str]:
     if path is not None and path.parent == Path(sys.executable).parent:
         return [str(path)]
     return [sys.executable, "-c", f"import sys; from {module} import main; sys.exit(main())"]
+
+
+def stop_leftovers(state: dict[str, Any], say: Callable[[str, str], None]) -> None:
+    """Stop what a supervisor that was killed (SIGKILL) left running, as its
+    ``stack.json`` (``state``) describes it; ``say(text, level)`` tells the user.
+
+    Its children carry ``MARKER_VAR=<marker>`` in their environment (which,
+    unlike a command line, no process rewrites), so exactly they and their own
+    children are found, whatever became of the pids since.
+    """
+    marker = state.get("marker")
+    pids = set(_marked_processes(marker) if isinstance(marker, str) and marker else [])
+    names: dict[int, str] = {}
+    for name, info in state.get("parts", {}).items():
+        pid, ticks = info.get("pid"), info.get("start_ticks")
+        if isinstance(pid, int) and ticks is not None and _start_ticks(pid) == ticks:
+            pids.add(pid)  # the very process (some, like redis, rewrite their environ)
+        if isinstance(pid, int):
+            names[pid] = name
+    groups: set[int] = set()
+    for pid in sorted(pids):
+        label = names.get(pid, "a child process")
+        say(f"stopping {label} (pid {pid}) left over from a killed run", "warn")
+        with contextlib.suppress(OSError):
+            groups.add(os.getpgid(pid))
+    groups.discard(os.getpgid(0))
+    _stop_groups(groups, say)
+
+
+def _stop_groups(groups: set[int], say: Callable[[str, str], None]) -> None:
+    """SIGTERM each group, SIGKILL what is left after 15 s."""
+    for pgid in groups:
+        _signal_group(pgid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    while any(_group_alive(g) for g in groups) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    for pgid in groups:
+        if _group_alive(pgid):
+            say(f"process group {pgid} did not stop in 15s: killing it", "warn")
+            _signal_group(pgid, signal.SIGKILL)
