@@ -5,6 +5,7 @@
 #   make demo    a travel conversation against the running stack
 #   make chat    talk to the agent in the terminal (durable-agent chat)
 #   make test    the test suite
+#   make test-fast  only the tests that need no server (pytest -m fast), in seconds
 #
 # Pass options through ARGS, e.g.  make run ARGS="--headless"   make demo ARGS="--url http://127.0.0.1:8001"
 # and pytest options through PYTEST_ARGS, e.g.  make test PYTEST_ARGS="-x tests/stack"
@@ -21,7 +22,7 @@ RUN := $(UV) run --no-sync
 ARGS ?=
 PYTEST_ARGS ?=
 
-.PHONY: help setup run demo chat test lint format check-deploy
+.PHONY: help setup run demo chat test test-fast lint format check-deploy
 
 help:
 	@echo "make setup         install everything (uv sync)"
@@ -29,6 +30,7 @@ help:
 	@echo "make demo          drive a travel conversation through the running stack"
 	@echo "make chat          talk to the agent in the terminal (ARGS=\"--goal hr_time_off\")"
 	@echo "make test          run the tests"
+	@echo "make test-fast     run the tests that need no server, in seconds"
 	@echo "make lint          ruff check + ruff format --check"
 	@echo "make format        ruff format + ruff check --fix"
 	@echo "make check-deploy  the deployment checks (compose, Helm, Dockerfile)"
@@ -48,6 +50,10 @@ chat: setup
 
 test: setup
 	$(RUN) pytest $(PYTEST_ARGS)
+
+# -p no:cacheprovider: a quick check writes nothing into the tree
+test-fast: setup
+	$(RUN) pytest -m fast -q -p no:cacheprovider $(PYTEST_ARGS)
 
 lint: setup
 	$(RUN) ruff check .

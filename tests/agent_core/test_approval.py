@@ -19,6 +19,7 @@ S = ConversationStatus
 P = ToolPolicy
 
 
+@pytest.mark.fast
 def test_policy_resolution() -> None:
     config = AgentConfig(tool_policies={"find_events": P.AUTO, "create_invoice": P.NEVER})
     assert policy_of("find_events", config, {}) is P.AUTO
@@ -34,6 +35,7 @@ def test_policy_resolution() -> None:
     assert policy_of("find_events", AgentConfig(), {}) is P.ASK
 
 
+@pytest.mark.fast
 def test_the_registry_declares_policies_and_edits_are_checked_against_schemas() -> None:
     assert TOOLS["find_order"].approval is P.AUTO
     assert all(t.approval is P.ASK for t in TOOLS.values() if t.side_effects)

@@ -12,6 +12,8 @@ from agent_core.mcp_config import McpFile, SecretRef, load_mcp_file, public_name
 from agent_core.models import ToolPolicy
 from agent_core.registry import GOALS, use_mcp
 
+pytestmark = pytest.mark.fast
+
 EXAMPLE = Path(__file__).parents[2] / "docs" / "mcp-servers.example.json"
 
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from temporalio.service import TLSConfig
 
 from agent_core.settings import Settings
 from agent_core.temporal_client import tls_config
+
+pytestmark = pytest.mark.fast
 
 
 def test_plain_connection_by_default() -> None:

@@ -24,39 +24,12 @@ import litellm
 import pytest
 import pytest_asyncio
 
-from fake_llm import OFF_TOPIC_REASON, FakeLLM, RemoteFakeLLM, Reply, arguments_from_schema
-from fake_llm.brain import plan_reply
+from fake_llm import OFF_TOPIC_REASON, FakeLLM, RemoteFakeLLM, Reply
+from tests.fake_llm.chat import DONE, PLAN_TOOLS, USER, VALIDATION, tool_turn
 
 litellm.suppress_debug_info = True
 # litellm's own TypedDicts warn when pydantic first builds their schemas.
 pytestmark = pytest.mark.filterwarnings("ignore:Item.* `ReadOnly` qualifier:UserWarning")
-
-
-def _tool(name: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
-    schema = {"type": "object", "properties": properties, "required": required}
-    description = f"Does {name.replace('_', ' ')}."
-    return {
-        "type": "function",
-        "function": {"name": name, "description": description, "parameters": schema},
-    }
-
-
-FIND_EVENTS = _tool(
-    "find_events",
-    {"city": {"type": "string", "examples": ["Melbourne"]}, "month": {"type": "string"}},
-    ["city", "month"],
-)
-SEARCH_FLIGHTS = _tool(
-    "search_flights",
-    {"origin": {"type": "string", "examples": ["Sydney"]}, "seats": {"type": "integer"}},
-    ["origin"],
-)
-DONE = _tool("done", {"summary": {"type": "string"}}, ["summary"])
-VALIDATION = _tool(
-    "report_validation", {"valid": {"type": "boolean"}, "reason": {"type": "string"}}, ["valid"]
-)
-PLAN_TOOLS = [FIND_EVENTS, SEARCH_FLIGHTS, DONE]
-USER = [{"role": "user", "content": "I want to see an event in Melbourne"}]
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -81,14 +54,6 @@ async def _stream(fake: FakeLLM, **kwargs: Any) -> list[Any]:
 
 def _text(chunks: list[Any]) -> str:
     return "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-
-
-def _tool_turn(call_id: str, name: str, result: dict[str, Any]) -> list[dict[str, Any]]:
-    call = {"id": call_id, "type": "function", "function": {"name": name, "arguments": "{}"}}
-    return [
-        {"role": "assistant", "content": None, "tool_calls": [call]},
-        {"role": "tool", "tool_call_id": call_id, "content": json.dumps(result)},
-    ]
 
 
 async def test_scripted_text_streams_in_small_chunks(fake: FakeLLM) -> None:
@@ -176,7 +141,7 @@ async def test_auto_brain_proposes_goal_tools_in_order(fake: FakeLLM) -> None:
         "city": "Melbourne",
         "month": "example",
     }
-    history = USER + _tool_turn("c1", "find_events", {"ok": True, "events": []})
+    history = USER + tool_turn("c1", "find_events", {"ok": True, "events": []})
     second = (
         litellm.stream_chunk_builder(await _stream(fake, tools=PLAN_TOOLS, messages=history))
         .choices[0]
@@ -185,47 +150,6 @@ async def test_auto_brain_proposes_goal_tools_in_order(fake: FakeLLM) -> None:
     assert second.tool_calls[0].function.name == "search_flights"
     assert json.loads(second.tool_calls[0].function.arguments) == {"origin": "Sydney"}
     assert [r.scripted for r in fake.requests] == [False, False]
-
-
-def test_auto_brain_asks_after_failure_and_finishes_with_done() -> None:
-    functions = [t["function"] for t in PLAN_TOOLS]
-    ran = USER + _tool_turn("c1", "find_events", {"ok": True})
-    failed = ran + _tool_turn("c2", "search_flights", {"ok": False, "error": "no flights"})
-    question = plan_reply(failed, functions)
-    assert question.tool_call is None
-    assert question.text == "That didn't work (no flights). How would you like to proceed?"
-    rejected = ran + _tool_turn("c2", "search_flights", {"rejected": True, "reason": "too dear"})
-    assert "rejected: too dear" in plan_reply(rejected, functions).text
-    follow_up = [*failed, {"role": "user", "content": "The tool failed."}]
-    assert plan_reply(follow_up, functions).tool_call is None
-    asked = {"role": "assistant", "content": question.text}
-    retry = [*failed, asked, {"role": "user", "content": "try again"}]
-    retry_call = plan_reply(retry, functions).tool_call
-    assert retry_call is not None and retry_call.name == "search_flights"
-    finished = plan_reply(ran + _tool_turn("c3", "search_flights", {"ok": True}), functions)
-    assert finished.text.startswith("All done")
-    assert finished.tool_call is not None and finished.tool_call.name == "done"
-    assert "search_flights" in (finished.tool_call.arguments or {})["summary"]
-
-
-def test_auto_brain_switches_to_a_goal_the_user_names() -> None:
-    switch = {
-        "name": "switch_goal",
-        "parameters": {"properties": {"goal": {"enum": ["hr_time_off", "order_tracking"]}}},
-    }
-    travel = [*(t["function"] for t in PLAN_TOOLS), switch]
-    asked = [{"role": "user", "content": "Can you do order tracking instead?"}]
-    proposal = plan_reply(asked, travel).tool_call
-    assert proposal is not None and proposal.name == "switch_goal"
-    assert proposal.arguments == {"goal": "order_tracking"}
-    # a goal the user did not name, or a result note naming one, is no reason to move
-    assert plan_reply(USER, travel).tool_call.name == "find_events"
-    note = [{"role": "user", "content": '[result of switch_goal: {"previous": "order_tracking"}]'}]
-    assert plan_reply(note, travel).tool_call.name == "find_events"
-    # a goal whose only tool is switch_goal asks which goal to take
-    concierge = plan_reply(USER, [switch, DONE["function"]])
-    assert concierge.tool_call is None
-    assert concierge.text == "Which of these would you like to do: hr_time_off, order_tracking?"
 
 
 async def test_auto_validation_and_summary(fake: FakeLLM) -> None:
@@ -330,28 +254,6 @@ def test_threaded_server_scripted_remotely() -> None:
         assert [r.kind for r in remote.requests()] == ["plan"]
         assert remote.requests()[0].has_authorization is False
     assert not remote.healthy()
-
-
-def test_arguments_from_schema() -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "a": {"type": "string", "examples": ["x"]},
-            "b": {"type": "integer", "minimum": 3},
-            "c": {"type": "string", "format": "date"},
-            "d": {"type": "boolean", "default": False},
-            "e": {"type": "number"},
-            "f": {"enum": ["red", "blue"]},
-        },
-        "required": ["b", "c", "f"],
-    }
-    assert arguments_from_schema(schema) == {
-        "a": "x",
-        "b": 4,
-        "c": "2027-01-01",
-        "d": False,
-        "f": "red",
-    }
 
 
 def test_command_line_server_starts() -> None:

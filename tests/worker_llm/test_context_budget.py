@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from worker_llm.context_budget import estimate_tokens, fit_prompt
+
+pytestmark = pytest.mark.fast
 
 SYSTEM = {"role": "system", "content": "You are a travel agent."}
 CALL = {

@@ -10,6 +10,8 @@ from agent_core.models import McpTool
 from worker_llm.prompts import plan_tools
 from worker_llm.replies import Malformed, read_step
 
+pytestmark = pytest.mark.fast
+
 NOTE = McpTool(
     name="notes__add_note",
     server="notes",

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from agent_core.models import Message, ToolCall, ToolResult
 from worker_llm.prompts import TOOL_OUTPUT_CHARS, render_window
+
+pytestmark = pytest.mark.fast
 
 
 def _window(output: dict) -> list[Message]:

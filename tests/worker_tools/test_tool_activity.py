@@ -16,6 +16,8 @@ from temporalio.testing import ActivityEnvironment
 from agent_core.models import EventRecord, RunToolInput, ToolCall
 from worker_tools.activities import ToolActivities
 
+pytestmark = pytest.mark.fast
+
 
 class RecordingSink:
     def __init__(self) -> None:

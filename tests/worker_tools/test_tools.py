@@ -16,6 +16,8 @@ from agent_core.errors import ToolFailed
 from agent_core.registry import GOALS, TOOLS, ToolContext, ToolHandler, ToolSpec, validate_tool_args
 from worker_tools.tools import load_handlers
 
+pytestmark = pytest.mark.fast
+
 Handlers = dict[str, ToolHandler]
 
 
