@@ -121,7 +121,7 @@ class Supervisor:
         self.lock.acquire()
         left = _read_state(self.data_dir)
         if left:
-            stop_leftovers(left, lambda text, level: self.console.say(text, level))
+            stop_leftovers(left, self.console.say)
             remove_state(self.data_dir)
         env = dict(os.environ)
         machine = await survey(env)
