@@ -7,6 +7,8 @@ from httpx_sse import ServerSentEvent
 
 from durable_agent.event_stream import StreamEvent
 
+pytestmark = pytest.mark.fast
+
 _END = (
     '{"type":"CUSTOM","name":"status_changed","value":{"status":"ended"},'
     '"metadata":{"seq":4,"key":"w9","n":9}}'
