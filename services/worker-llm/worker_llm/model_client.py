@@ -27,10 +27,13 @@ class ModelClient:
     refused_errors: ClassVar[Errors] = ()  # retrying will not help
     unavailable_errors: ClassVar[Errors] = ()  # retry later
 
-    def __init__(self, settings: Settings, model: str | None = None) -> None:
-        """``model`` (default ``LLM_MODEL``): a fallback model shares the endpoint settings."""
+    def __init__(
+        self, settings: Settings, model: str | None = None, api_base: str | None = None
+    ) -> None:
+        """``model`` (default ``LLM_MODEL``): a fallback model shares the key, and the
+        base unless it has its own ``api_base``."""
         self.name = model or settings.llm_model
-        self._api_base = settings.llm_api_base
+        self._api_base = api_base or settings.llm_api_base
         self._api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         self._timeout = settings.llm_timeout_seconds
 

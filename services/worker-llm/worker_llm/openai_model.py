@@ -43,8 +43,10 @@ class OpenAIChatModel(ModelClient):
     # a connection that fails or a stream that is cut: retry later
     unavailable_errors = (openai.APIError, httpx2.HTTPError, json.JSONDecodeError)
 
-    def __init__(self, settings: Settings, model: str | None = None) -> None:
-        super().__init__(settings, model)
+    def __init__(
+        self, settings: Settings, model: str | None = None, api_base: str | None = None
+    ) -> None:
+        super().__init__(settings, model, api_base)
         self._model = self.name.removeprefix(PREFIX)
         self._client = openai.AsyncOpenAI(
             # local servers need no key; one that does answers 401 (an auth error)
