@@ -55,7 +55,7 @@ MakeModel = Callable[..., ChatModel]
 CLIENTS = {"openai": OpenAIChatModel, "litellm": LitellmChatModel}
 
 
-def _settings(api_base: str, api_key: str = "k", **more: Any) -> Settings:
+def _settings(api_base: str, api_key: str | None = "k", **more: Any) -> Settings:
     return Settings(
         llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key=api_key, **more
     )
@@ -200,6 +200,19 @@ def _nowhere() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}/v1"
+
+
+async def test_a_local_server_needs_no_key(
+    fake_llm: FakeLLM, make_model: MakeModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``openai/`` at an LLM_API_BASE with neither LLM_API_KEY nor OPENAI_API_KEY (a
+    llama.cpp or vLLM server): both clients send the request. litellm's failed it
+    before sending, as a 500: five retries, then "unavailable"."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    fake_llm.script("summarize", Reply.say("Hello from a local model."))
+    reply = await make_model(fake_llm.api_base, api_key=None).complete(MESSAGES, None)
+    assert reply.text == "Hello from a local model."
+    assert len(fake_llm.requests) == 1
 
 
 async def test_no_server_is_unavailable(make_model: MakeModel) -> None:
