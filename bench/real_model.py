@@ -28,6 +28,11 @@ confirmation's: from the POST to ``RUN_FINISHED``/``RUN_ERROR``), and the runs
 that did not end in time (stuck: must be 0). It also reads the worker-llm log:
 one ``model call`` line per request the model server answered, no blank line,
 no litellm line twice. Writes bench/results/real_model.json and .md.
+
+What the server does, not the product: ``chatml-function-calling`` offers the
+tools only when ``tool_choice`` is sent (and cannot stream an automatic tool
+choice), so the model never sees them; and its chat template is rendered with
+HTML autoescaping, so the model reads ``I&#39;d`` and often answers so.
 """
 
 from __future__ import annotations
