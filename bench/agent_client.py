@@ -108,9 +108,14 @@ class Conversation:
 
     async def turn(self, text: str, within: float = 30.0) -> Turn:
         """Send ``text`` and wait for the run it starts to finish (or ``within`` seconds)."""
-        turn = Turn(text=text, posted=time.perf_counter())
+        return await self.act(text, "messages", {"text": text}, within)
+
+    async def act(self, label: str, path: str, body: dict[str, Any], within: float) -> Turn:
+        """POST ``body`` to the conversation's ``path`` (a message, a decision on a
+        proposed call) and wait for the run it starts to finish, as a turn."""
+        turn = Turn(text=label, posted=time.perf_counter())
         self.turns.append(turn)
-        turn.error = await self._send(text)
+        turn.error = await self._send(path, body)
         if turn.error is not None:
             turn.done.set()
             return turn
@@ -119,11 +124,11 @@ class Conversation:
             await asyncio.wait_for(turn.done.wait(), within)
         return turn
 
-    async def _send(self, text: str) -> str | None:
-        url = f"{self.base}/v1/conversations/{self.id}/messages"
-        body, error, retries = await post_safely(self.http, url, {"text": text}, 202)
+    async def _send(self, path: str, body: dict[str, Any]) -> str | None:
+        url = f"{self.base}/v1/conversations/{self.id}/{path}"
+        answer, error, retries = await post_safely(self.http, url, body, 202)
         self.retries += retries
-        return None if body is not None else error
+        return None if answer is not None else error
 
     async def _listen(self) -> None:
         async for frame in self.stream.frames():

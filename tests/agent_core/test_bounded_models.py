@@ -57,6 +57,23 @@ async def test_an_unavailable_primary_falls_back_within_the_attempt(
     assert all(line.strip() and "\n" not in line for line in lines)
 
 
+async def test_a_retried_model_call_logs_one_line_and_no_traceback(
+    client, fake_llm, redis_url, caplog
+):
+    """A 503 is retried by Temporal: the log holds the failed call's one line and the
+    answer's, not the worker's warning with a traceback (blank lines in it) on top."""
+    caplog.set_level(logging.INFO)
+    fake_llm.script("plan", Reply.error(503), Reply.say("Which month would suit you?"))
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Melbourne")
+        snap = await stack.wait_status(cid, S.AWAITING_INPUT)
+    assert agent_texts(snap) == ["Which month would suit you?"]
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("model call")]
+    assert ["outcome=error" in line for line in lines] == [True, False]
+    loud = [r for r in caplog.records if r.levelno >= logging.WARNING or r.exc_info]
+    assert not loud, [r.getMessage() for r in loud]
+
+
 async def test_a_403_is_never_retried_nor_passed_to_a_fallback(client, fake_llm, redis_url):
     fake_llm.script("plan", Reply.error(403))
     async with agent_stack(

@@ -182,6 +182,37 @@ def test_named_volumes(project: dict) -> None:
     assert project["services"]["minio"]["command"] == ["server", "/data"]
 
 
+MCP_DIR = "/etc/durable-agent/mcp"
+
+
+def _mcp_mounts(project: dict) -> dict[str, tuple[str, bool]]:
+    return {
+        name: (m["source"], m.get("read_only", False))
+        for name, svc in project["services"].items()
+        for m in svc.get("volumes", [])
+        if m["type"] == "bind" and m["target"] == MCP_DIR
+    }
+
+
+def test_an_mcp_servers_file_reaches_every_service_that_reads_it(
+    project: dict, tmp_path: Path
+) -> None:
+    """deploy/mcp/ is mounted read-only in the three app containers; a .env naming a
+    file there turns MCP servers on in each of them; MCP_CONFIG_DIR moves the mount."""
+    mounts = _mcp_mounts(project)  # of an isolated copy of deploy/
+    assert {name: (Path(source).parts[-2:], ro) for name, (source, ro) in mounts.items()} == {
+        name: (("deploy", "mcp"), True) for name in APP_SERVICES
+    }
+    assert (DEPLOY / "mcp").is_dir()
+    wanted = f"{MCP_DIR}/mcp-servers.json"
+    compose_file = isolated_copy(tmp_path, dotenv=f"MCP_SERVERS_FILE={wanted}\n")
+    (tmp_path / "knobs.env").write_text(f"MCP_CONFIG_DIR={tmp_path / 'operator-mcp'}\n")
+    moved = resolved(compose_file=compose_file, env_file=tmp_path / "knobs.env")
+    for name in APP_SERVICES:
+        assert moved["services"][name]["environment"]["MCP_SERVERS_FILE"] == wanted, name
+    assert set(_mcp_mounts(moved).values()) == {(str(tmp_path / "operator-mcp"), True)}
+
+
 def test_temporal_uses_server_image_and_dynamic_config(project: dict) -> None:
     temporal = project["services"]["temporal"]
     assert temporal["image"].startswith("temporalio/server:")

@@ -4,12 +4,16 @@ feature on, and the rendered objects have the properties the chart promises."""
 
 from __future__ import annotations
 
+import json
+from pathlib import PurePosixPath
+
 import pytest
 import yaml
 from deploy_support import (
     CHART,
     CHART_CI_VALUES,
     DOCKERFILE,
+    REPO_ROOT,
     SETUP_SCRIPT,
     console_scripts,
     run,
@@ -361,6 +365,37 @@ def test_escape_hatches(default: list[dict], full: list[dict]) -> None:
         assert "priorityClassName" not in spec and "lifecycle" not in spec["containers"][0]
         assert [v["name"] for v in spec["volumes"]] == ["tmp"]
     assert not by_kind(default, "PriorityClass")
+
+
+def test_mcp_servers_become_the_file_every_service_reads(
+    helm: str, default: list[dict], full: list[dict]
+) -> None:
+    """mcpServers is rendered as the JSON file MCP_SERVERS_FILE names, mounted
+    read-only into api, worker-llm and worker-tools (not the fake LLM); unset, none."""
+    from agent_core.mcp_config import McpFile, load_mcp_file
+
+    example = REPO_ROOT / "docs" / "mcp-servers.example.json"
+    objs = objects(template(helm, *REQUIRED, "--set-json", f"mcpServers={example.read_text()}"))
+    specs = pod_specs(objs)
+    files = set()
+    for component in COMPONENTS:
+        path = PurePosixPath(str(container_env(objs, component)["MCP_SERVERS_FILE"]))
+        spec = specs[f"Deployment/{name(component)}"]
+        [mount] = [m for m in spec["containers"][0]["volumeMounts"] if m["name"] == "mcp-servers"]
+        assert mount["mountPath"] == str(path.parent) and mount["readOnly"] is True
+        [volume] = [v for v in spec["volumes"] if v["name"] == "mcp-servers"]
+        files.add((volume["configMap"]["name"], path.name))
+    [(config_map, key)] = files
+    content = json.loads(by_kind(objs, "ConfigMap")[config_map]["data"][key])
+    assert McpFile.model_validate(content) == load_mcp_file(example)
+    crm = by_kind(full, "ConfigMap")[config_map]["data"][key]
+    assert (
+        "CRM_MCP_TOKEN" in crm
+        and "crm" in json.loads(crm)["goals"]["order_tracking"]["mcp_servers"]
+    )
+    assert config_map not in by_kind(default, "ConfigMap")
+    for component in COMPONENTS:
+        assert "MCP_SERVERS_FILE" not in container_env(default, component)
 
 
 # --- services, scaling, exposure, monitoring ----------------------------------

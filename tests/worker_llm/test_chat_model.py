@@ -25,7 +25,7 @@ from agent_core.errors import ModelAuthError, ModelBadRequest, ModelUnavailable
 from agent_core.settings import Settings
 from fake_llm import FakeLLM, Reply
 from fake_llm.wire import usage_for
-from worker_llm.chat_model import chat_model_for
+from worker_llm.chat_model import chat_model_for, chat_models_for
 from worker_llm.litellm_model import LitellmChatModel
 from worker_llm.openai_model import OpenAIChatModel
 from worker_llm.reply_builder import ReplyBuilder
@@ -55,7 +55,7 @@ MakeModel = Callable[..., ChatModel]
 CLIENTS = {"openai": OpenAIChatModel, "litellm": LitellmChatModel}
 
 
-def _settings(api_base: str, api_key: str = "k", **more: Any) -> Settings:
+def _settings(api_base: str, api_key: str | None = "k", **more: Any) -> Settings:
     return Settings(
         llm_model="openai/fake-agent", llm_api_base=api_base, llm_api_key=api_key, **more
     )
@@ -194,12 +194,51 @@ async def test_a_stream_cut_half_way_is_unavailable_after_partial_text(
     assert "".join(deltas.seen) == "one two "
 
 
-async def test_no_server_is_unavailable(make_model: MakeModel) -> None:
+def _nowhere() -> str:
+    """An API base where nothing listens."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
+    return f"http://127.0.0.1:{port}/v1"
+
+
+async def test_a_local_server_needs_no_key(
+    fake_llm: FakeLLM, make_model: MakeModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``openai/`` at an LLM_API_BASE with neither LLM_API_KEY nor OPENAI_API_KEY (a
+    llama.cpp or vLLM server): both clients send the request. litellm's failed it
+    before sending, as a 500: five retries, then "unavailable"."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    fake_llm.script("summarize", Reply.say("Hello from a local model."))
+    reply = await make_model(fake_llm.api_base, api_key=None).complete(MESSAGES, None)
+    assert reply.text == "Hello from a local model."
+    assert len(fake_llm.requests) == 1
+
+
+async def test_no_server_is_unavailable(make_model: MakeModel) -> None:
     with pytest.raises(ModelUnavailable):
-        await make_model(f"http://127.0.0.1:{port}/v1").complete(MESSAGES, None)
+        await make_model(_nowhere()).complete(MESSAGES, None)
+
+
+@pytest.mark.parametrize("client_kind", ["auto", "litellm"])
+async def test_a_fallback_may_name_its_own_api_base(fake_llm: FakeLLM, client_kind: str) -> None:
+    """``model@http...`` calls that base; other entries (an ``@`` that starts no URL
+    included) share LLM_API_BASE, here one where nothing listens."""
+    nowhere = _nowhere()
+    vertex = "vertex_ai/claude-3-5-sonnet@20240620"
+    settings = _settings(
+        nowhere,
+        llm_client=client_kind,
+        llm_fallback_models=f"openai/backup@{fake_llm.api_base}, {vertex}",
+    )
+    assert settings.fallback_models == [("openai/backup", fake_llm.api_base), (vertex, None)]
+    primary, backup, _ = chat_models_for(settings)
+    with pytest.raises(ModelUnavailable):
+        await primary.complete(MESSAGES, None)
+    fake_llm.script("summarize", Reply.say("From the backup."))
+    reply = await backup.complete(MESSAGES, None)
+    assert (backup.name, reply.text) == ("openai/backup", "From the backup.")
+    assert [r.model for r in fake_llm.requests] == ["backup"]
 
 
 async def test_registered_success_callbacks_still_get_the_whole_reply(fake_llm: FakeLLM) -> None:

@@ -7,6 +7,7 @@ the objects they create; nothing else reads the environment.
 from __future__ import annotations
 
 import os
+import re
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
@@ -15,6 +16,8 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 __all__ = ["Settings"]
+
+_WITH_BASE = re.compile(r"^(?P<model>.+?)@(?P<base>https?://\S+)$")
 
 
 class Settings(BaseSettings):
@@ -64,7 +67,8 @@ class Settings(BaseSettings):
     llm_timeout_seconds: float = Field(60.0, gt=0)
     llm_max_repairs: int = Field(2, ge=0, le=5)
     # comma-separated, tried in order when a model is unavailable (429, 5xx, timeout,
-    # connection); chosen like LLM_MODEL, sharing LLM_API_BASE and LLM_API_KEY
+    # connection); chosen like LLM_MODEL, sharing LLM_API_KEY, and LLM_API_BASE unless
+    # an entry names its own: ``openai/x@http://host:8080/v1``
     llm_fallback_models: str = ""
     # the reply's token limit per call kind, and the model's context window: a
     # prompt (messages and tool definitions) is cut to fit beside the reply
@@ -119,11 +123,19 @@ class Settings(BaseSettings):
         return os.environ.get(name) or None
 
     @cached_property
-    def fallback_models(self) -> list[str]:
-        """``LLM_FALLBACK_MODELS`` as a list, in order."""
-        return [m.strip() for m in self.llm_fallback_models.split(",") if m.strip()]
+    def fallback_models(self) -> list[tuple[str, str | None]]:
+        """``LLM_FALLBACK_MODELS`` as (model, its own API base or None), in order. Only
+        ``@http://`` or ``@https://`` starts a base: a model string may hold an ``@``
+        of its own (Vertex's ``claude-3-5-sonnet@20240620``)."""
+        entries = [m.strip() for m in self.llm_fallback_models.split(",") if m.strip()]
+        return [_model_and_base(entry) for entry in entries]
 
     @cached_property
     def cors_origins(self) -> list[str]:
         """``API_CORS_ORIGINS`` as a list (comma-separated in the environment)."""
         return [o.strip() for o in self.api_cors_origins.split(",") if o.strip()]
+
+
+def _model_and_base(entry: str) -> tuple[str, str | None]:
+    match = _WITH_BASE.match(entry)
+    return (match["model"], match["base"]) if match else (entry, None)

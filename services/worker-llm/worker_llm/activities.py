@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, ApplicationErrorCategory
 
 from agent_core import activity_names as act
 from agent_core import events as ev
@@ -212,9 +212,7 @@ class LLMActivities:
             )
             raise ApplicationError(_user_error(exc, code), type=code, non_retryable=True) from None
         except ModelError:
-            raise ApplicationError(
-                "summary unavailable", type=ErrorType.MODEL_UNAVAILABLE
-            ) from None
+            raise _retry("summary unavailable") from None
         outcome = "truncated" if reply.truncated else "empty" if not reply.text.strip() else "ok"
         _log_call("summarize", tally.model, reply, tally.elapsed, outcome)
         return reply.text.strip() or input.previous_summary
@@ -313,7 +311,7 @@ class LLMActivities:
         if isinstance(exc, ModelBadRequest):
             return ErrorType.MODEL_BAD_REQUEST
         if isinstance(exc, ModelUnavailable) and activity.info().attempt < ctx.max_attempts:
-            raise ApplicationError(str(exc), type=ErrorType.MODEL_UNAVAILABLE) from exc
+            raise _retry(str(exc)) from None
         return ErrorType.MODEL_UNAVAILABLE
 
     async def _void_earlier_attempts(self, ctx: TurnContext, attempt: int) -> None:
@@ -335,6 +333,15 @@ def _failed(response: str, code: str, tally: _Tally, voided: list[str]) -> Agent
         model=tally.model,
         usage=tally.usage,
         stale_messages=voided,
+    )
+
+
+def _retry(message: str) -> ApplicationError:
+    """An attempt failed for Temporal to retry. Benign: the call already logged its one
+    line, so the worker does not log the failure again as a warning with a traceback
+    (blank lines and all, in a log that should hold one line per model call)."""
+    return ApplicationError(
+        message, type=ErrorType.MODEL_UNAVAILABLE, category=ApplicationErrorCategory.BENIGN
     )
 
 

@@ -5,7 +5,8 @@ OpenAI SDK (``openai_model``: the cheap path for OpenAI-compatible servers)
 and every other provider through litellm (``litellm_model``);
 ``LLM_CLIENT=litellm`` sends everything through litellm. ``LLM_MODEL`` comes
 first, then each of ``LLM_FALLBACK_MODELS`` in order, chosen by the same rule
-and sharing ``LLM_API_BASE`` and ``LLM_API_KEY``.
+and sharing ``LLM_API_KEY``, and ``LLM_API_BASE`` unless the entry names its own
+(``openai/x@http://host:8080/v1``).
 """
 
 from __future__ import annotations
@@ -16,19 +17,22 @@ from worker_llm.model_client import ModelClient
 __all__ = ["chat_model_for", "chat_models_for"]
 
 
-def chat_model_for(settings: Settings, model: str | None = None) -> ModelClient:
-    """The client for ``model`` (default ``LLM_MODEL``); ``.name`` is the model string."""
+def chat_model_for(
+    settings: Settings, model: str | None = None, api_base: str | None = None
+) -> ModelClient:
+    """The client for ``model`` (default ``LLM_MODEL``) at ``api_base`` (default
+    ``LLM_API_BASE``); ``.name`` is the model string."""
     from worker_llm.openai_model import PREFIX, OpenAIChatModel
 
     name = model or settings.llm_model
     if settings.llm_client == "auto" and name.startswith(PREFIX):
-        return OpenAIChatModel(settings, name)
+        return OpenAIChatModel(settings, name, api_base)
     from worker_llm.litellm_model import LitellmChatModel  # litellm is slow to import
 
-    return LitellmChatModel(settings, name)
+    return LitellmChatModel(settings, name, api_base)
 
 
 def chat_models_for(settings: Settings) -> list[ModelClient]:
     """The primary model and its fallbacks, in the order a call tries them."""
-    names = dict.fromkeys([settings.llm_model, *settings.fallback_models])  # no repeats
-    return [chat_model_for(settings, name) for name in names]
+    entries = dict.fromkeys([(settings.llm_model, None), *settings.fallback_models])
+    return [chat_model_for(settings, name, base) for name, base in entries]  # no repeats

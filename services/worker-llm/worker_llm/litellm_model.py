@@ -45,6 +45,7 @@ import litellm.proxy.openai_files_endpoints.common_utils
 
 from agent_core.chat_model import ModelReply, OnText
 from worker_llm.model_client import ModelClient
+from worker_llm.openai_model import PREFIX
 from worker_llm.reply_builder import ReplyBuilder
 
 __all__ = ["LitellmChatModel"]
@@ -92,7 +93,8 @@ class LitellmChatModel(ModelClient):
             model=self.name,
             messages=messages,
             api_base=self._api_base,
-            api_key=self._api_key,
+            # openai/ without a key: litellm fails it as a 500 before sending it
+            api_key=self._endpoint_key() if self.name.startswith(PREFIX) else self._api_key,
             stream=True,
             stream_options={"include_usage": True},
             timeout=self._timeout,

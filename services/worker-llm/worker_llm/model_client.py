@@ -9,6 +9,7 @@ A client names its provider's exception classes and implements ``_stream``;
 from __future__ import annotations
 
 import asyncio
+import os
 from typing import Any, ClassVar
 
 from agent_core.chat_model import ModelReply, OnText
@@ -27,12 +28,21 @@ class ModelClient:
     refused_errors: ClassVar[Errors] = ()  # retrying will not help
     unavailable_errors: ClassVar[Errors] = ()  # retry later
 
-    def __init__(self, settings: Settings, model: str | None = None) -> None:
-        """``model`` (default ``LLM_MODEL``): a fallback model shares the endpoint settings."""
+    def __init__(
+        self, settings: Settings, model: str | None = None, api_base: str | None = None
+    ) -> None:
+        """``model`` (default ``LLM_MODEL``): a fallback model shares the key, and the
+        base unless it has its own ``api_base``."""
         self.name = model or settings.llm_model
-        self._api_base = settings.llm_api_base
+        self._api_base = api_base or settings.llm_api_base
         self._api_key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else None
         self._timeout = settings.llm_timeout_seconds
+
+    def _endpoint_key(self) -> str:
+        """The key for an OpenAI-compatible endpoint: ``LLM_API_KEY``, else
+        ``OPENAI_API_KEY``, else a placeholder: a local server (llama.cpp, vLLM) needs
+        none, but the OpenAI client, litellm's too, sends no request without one."""
+        return self._api_key or os.environ.get("OPENAI_API_KEY") or "none"
 
     async def complete(
         self,

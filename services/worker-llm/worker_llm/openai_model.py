@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from typing import Any
 
 import httpx2  # the OpenAI SDK's HTTP client (a fork of httpx)
@@ -43,12 +42,13 @@ class OpenAIChatModel(ModelClient):
     # a connection that fails or a stream that is cut: retry later
     unavailable_errors = (openai.APIError, httpx2.HTTPError, json.JSONDecodeError)
 
-    def __init__(self, settings: Settings, model: str | None = None) -> None:
-        super().__init__(settings, model)
+    def __init__(
+        self, settings: Settings, model: str | None = None, api_base: str | None = None
+    ) -> None:
+        super().__init__(settings, model, api_base)
         self._model = self.name.removeprefix(PREFIX)
         self._client = openai.AsyncOpenAI(
-            # local servers need no key; one that does answers 401 (an auth error)
-            api_key=self._api_key or os.environ.get("OPENAI_API_KEY") or "none",
+            api_key=self._endpoint_key(),  # a server that wants one answers 401
             base_url=self._api_base or None,
             timeout=settings.llm_timeout_seconds,
             max_retries=0,  # Temporal owns retrying

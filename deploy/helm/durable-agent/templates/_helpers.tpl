@@ -136,6 +136,23 @@ that nobody owns. Call with (dict "root" $ "image" .Values.api.image "key" "api"
 {{- printf "%s-config" (include "durable-agent.fullname" .) }}
 {{- end }}
 
+{{- /* mcpServers: its ConfigMap, the directory it is mounted at, the file in it. */}}
+{{- define "durable-agent.mcpConfigMapName" -}}
+{{- printf "%s-mcp" (include "durable-agent.fullname" .) }}
+{{- end }}
+
+{{- define "durable-agent.mcpDir" -}}
+/etc/durable-agent/mcp
+{{- end }}
+
+{{- define "durable-agent.mcpServersKey" -}}
+mcp-servers.json
+{{- end }}
+
+{{- define "durable-agent.mcpServersFile" -}}
+{{- printf "%s/%s" (include "durable-agent.mcpDir" .) (include "durable-agent.mcpServersKey" .) }}
+{{- end }}
+
 {{- define "durable-agent.fakeLlmBaseUrl" -}}
 {{- printf "http://%s-fake-llm:8080/v1" (include "durable-agent.fullname" .) }}
 {{- end }}
