@@ -30,7 +30,7 @@ VALIDATION = tool(
     "report_validation", {"valid": {"type": "boolean"}, "reason": {"type": "string"}}, ["valid"]
 )
 PLAN_TOOLS = [FIND_EVENTS, SEARCH_FLIGHTS, DONE]
-USER = [{"role": "user", "content": "I want to see an event in Melbourne"}]
+USER = [{"role": "user", "content": "I want to see an event in Melbourne in April, from Sydney"}]
 
 
 def tool_turn(call_id: str, name: str, result: dict[str, Any]) -> list[dict[str, Any]]:

@@ -44,12 +44,49 @@ def test_auto_brain_switches_to_a_goal_the_user_names() -> None:
     assert proposal.arguments == {"goal": "order_tracking"}
     # a goal the user did not name, or a result note naming one, is no reason to move
     assert plan_reply(USER, travel).tool_call.name == "find_events"
-    note = [{"role": "user", "content": '[result of switch_goal: {"previous": "order_tracking"}]'}]
+    result = '[result of switch_goal: {"previous": "order_tracking"}]'
+    note = [*USER, {"role": "user", "content": result}]
     assert plan_reply(note, travel).tool_call.name == "find_events"
     # a goal whose only tool is switch_goal asks which goal to take
     concierge = plan_reply(USER, [switch, DONE["function"]])
     assert concierge.tool_call is None
     assert concierge.text == "Which of these would you like to do: hr_time_off, order_tracking?"
+
+
+def test_auto_brain_asks_for_what_the_user_did_not_say() -> None:
+    functions = [t["function"] for t in PLAN_TOOLS]
+    vague = [{"role": "user", "content": "Any events in Tokyo?"}]
+    question = plan_reply(vague, functions)
+    assert question.tool_call is None
+    assert question.text == "To does find events, could you tell me which month?"
+    answered = [
+        *vague,
+        {"role": "assistant", "content": question.text},
+        {"role": "user", "content": "June"},
+    ]
+    call = plan_reply(answered, functions).tool_call
+    assert call is not None and call.arguments == {"city": "Tokyo", "month": "June"}
+    ran = answered + tool_turn("c1", "find_events", {"ok": True})
+    origin = plan_reply(ran, functions)
+    assert origin.tool_call is None and "where you're flying from" in origin.text
+    reply = [
+        *ran,
+        {"role": "assistant", "content": origin.text},
+        {"role": "user", "content": "London"},
+    ]
+    flights = plan_reply(reply, functions).tool_call
+    assert flights is not None and flights.arguments == {"origin": "London"}
+
+
+def test_auto_brain_runs_a_tool_again_when_the_user_corrects_it() -> None:
+    functions = [t["function"] for t in PLAN_TOOLS]
+    ran = USER + tool_turn("c1", "find_events", {"ok": True})
+    correction = [*ran, {"role": "user", "content": "Actually, Tokyo please"}]
+    call = plan_reply(correction, functions).tool_call
+    assert call is not None and call.arguments == {"city": "Tokyo", "month": "April"}
+    # words that do not change its arguments leave it done
+    thanks = [*ran, {"role": "user", "content": "Great, thanks"}]
+    assert plan_reply(thanks, functions).tool_call.name == "search_flights"
 
 
 def test_arguments_from_schema() -> None:

@@ -136,10 +136,10 @@ async def test_abort_mid_stream_fails_after_partial_text(fake: FakeLLM) -> None:
 
 async def test_auto_brain_proposes_goal_tools_in_order(fake: FakeLLM) -> None:
     first = litellm.stream_chunk_builder(await _stream(fake, tools=PLAN_TOOLS)).choices[0].message
-    assert first.content.startswith("Next I'll use find_events: Does find events.")
+    assert first.content.startswith("Next I'll use find_events (city Melbourne, month April)")
     assert json.loads(first.tool_calls[0].function.arguments) == {
         "city": "Melbourne",
-        "month": "example",
+        "month": "April",
     }
     history = USER + tool_turn("c1", "find_events", {"ok": True, "events": []})
     second = (

@@ -6,8 +6,9 @@ real model would: the messages and the offered tools. When ``refuse`` is
 offered and the user's latest message says "off-topic", the planner refuses
 it; when it names another goal offered by ``switch_goal`` ("order tracking"),
 it proposes the switch; otherwise it proposes the goal's tools in order until
-each has an ``ok: true`` result, asks the user after a failure or rejection,
-then calls ``done``. A goal with no tools but ``switch_goal`` asks which goal
+each has an ``ok: true`` result, with arguments read from the user's words
+(``tool_args``), asks for what they do not say, asks the user after a failure
+or rejection, then calls ``done``. A goal with no tools but ``switch_goal`` asks which goal
 to take. Summaries digest the user messages.
 """
 
@@ -26,7 +27,7 @@ from fake_llm.inbound import (
     message_text,
 )
 from fake_llm.replies import Kind, Reply
-from fake_llm.schema_args import arguments_from_schema
+from fake_llm.tool_args import Reading, ask_text, read_conversation, resolve
 
 __all__ = ["OFF_TOPIC_REASON", "auto_reply", "plan_reply", "summarize_reply", "validate_reply"]
 
@@ -69,11 +70,15 @@ def plan_reply(messages: list[dict[str, Any]], functions: list[dict[str, Any]]) 
     goal = [f for f in functions if f["name"] not in _BUILT_INS]
     if not goal and goals:
         return Reply.say(f"Which of these would you like to do: {', '.join(goals)}?")
-    succeeded = _succeeded_tools(messages)
-    pending = next((f for f in goal if f["name"] not in succeeded), None)
-    if pending is None:
-        return _finish([f["name"] for f in goal])
-    return _propose(pending)
+    reading = read_conversation(messages, functions)
+    for function in goal:
+        if _settled(function, reading):
+            continue
+        resolution = resolve(function, reading)
+        if resolution.missing:
+            return Reply.say(ask_text(function, resolution))
+        return _propose(function, resolution.args)
+    return _finish([f["name"] for f in goal])
 
 
 def summarize_reply(messages: list[dict[str, Any]]) -> Reply:
@@ -109,12 +114,22 @@ def _last_user(messages: list[dict[str, Any]]) -> dict[str, Any]:
     return next((m for m in reversed(messages) if m.get("role") == "user"), {})
 
 
-def _propose(function: dict[str, Any]) -> Reply:
+def _settled(function: dict[str, Any], reading: Reading) -> bool:
+    """Whether the tool succeeded and nothing the user said since changes its
+    arguments ("actually Tokyo" after events in Melbourne runs it again)."""
+    at = reading.last_success(function["name"])
+    if at is None:
+        return False
+    then = resolve(function, reading.upto(at)).args
+    now = resolve(function, reading).args
+    return all(then[key] == now[key] for key in then.keys() & now.keys())
+
+
+def _propose(function: dict[str, Any], args: dict[str, Any]) -> Reply:
     name = function["name"]
-    description = str(function.get("description") or "no description").rstrip(". ")
-    schema = function.get("parameters")
-    args = arguments_from_schema(schema if isinstance(schema, dict) else {})
-    text = f"Next I'll use {name}: {description}. Shall I go ahead?"
+    description = str(function.get("description") or "no description").split(". ")[0].rstrip(".")
+    given = ", ".join(f"{key} {value}" for key, value in args.items())
+    text = f"Next I'll use {name}{f' ({given})' if given else ''}: {description}. Shall I go ahead?"
     return Reply.call(name, **args).replace(text=text)
 
 
@@ -130,30 +145,6 @@ def _tool_payload(message: dict[str, Any]) -> dict[str, Any] | None:
     except ValueError:
         return None
     return payload if isinstance(payload, dict) else None
-
-
-def _call_names(messages: list[dict[str, Any]]) -> dict[str, str]:
-    """Tool call id -> tool name, from the assistant messages' tool calls."""
-    names: dict[str, str] = {}
-    for message in messages:
-        for call in message.get("tool_calls") or []:
-            function = call.get("function") or {}
-            if call.get("id") and function.get("name"):
-                names[call["id"]] = function["name"]
-    return names
-
-
-def _succeeded_tools(messages: list[dict[str, Any]]) -> set[str]:
-    names = _call_names(messages)
-    done: set[str] = set()
-    for message in messages:
-        if message.get("role") != "tool":
-            continue
-        name = names.get(message.get("tool_call_id") or "") or message.get("name")
-        payload = _tool_payload(message)
-        if name and payload is not None and payload.get("ok") is True:
-            done.add(name)
-    return done
 
 
 def _last_failure(messages: list[dict[str, Any]]) -> str | None:
