@@ -15,7 +15,7 @@ Lines = list[tuple[str, str]]
 _RULE = "-" * 72
 _FAKE_LLM_WARNING = (
     "*" * 72,
-    "*  No model configured: using the FAKE LLM (scripted answers, offline).",
+    "*  No model configured: using the FAKE LLM (reads your words, no real LLM).",
     "*  For a real model: LLM_MODEL=openai/gpt-4o-mini OPENAI_API_KEY=... make run",
     "*" * 72,
 )

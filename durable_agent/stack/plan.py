@@ -331,7 +331,7 @@ def _plan_model(draft: _Draft) -> None:
     ]  # fmt: skip
     probe = HttpReady("127.0.0.1", port, "/healthz")
     draft.add(Part("fake-llm", argv, draft.base_env(), probe, stop_timeout=5.0, restart=True))
-    draft.facts.append(("Model", f"FAKE LLM (scripted, offline) at {api_base}"))
+    draft.facts.append(("Model", f"FAKE LLM (reads your words, no real LLM) at {api_base}"))
     draft.urls["fake_llm"] = api_base
 
 

@@ -32,6 +32,11 @@ _TOOL_RUN = [
     "status_changed:thinking",
 ]
 
+#: all the auto brain needs for the three tools, so it asks nothing
+TRAVEL_REQUEST = (
+    "Melbourne in April please, from Sydney 10 to 14 April; "
+    "invoice the cheapest flight to alice@example.com"
+)
 EXPECTED_TRAVEL_EVENTS = [
     "RUN_STARTED",
     "conversation_created",
@@ -74,7 +79,7 @@ async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url, ll
     ) as stack:
         async with gateway(stack.settings) as base, api_client(base, "key-alice") as http:
             created = await http.post(
-                "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+                "/v1/conversations", json={"goal": "travel", "message": TRAVEL_REQUEST}
             )
             assert created.status_code == 201, created.text
             body = created.json()

@@ -85,7 +85,7 @@ def first_session(children: list, base: str) -> tuple[str, str]:
     child.expect(r"Started conversation (?:\x1b\[[0-9;]*m)*(\w+)")
     conversation_id = child.match.group(1)
     expect_prompt(child)
-    child.sendline("Melbourne in April please")
+    child.sendline("Melbourne in April please, from Sydney 10 to 14 April")
     child.expect("find_events")
     child.expect(CONFIRM)
     child.sendline("e")  # an edit that does not fit the schema is refused, then asked again
@@ -128,7 +128,9 @@ def second_session(children: list, base: str, conversation_id: str) -> str:
     children.append(child)
     child.expect("Resuming conversation")
     expect_prompt(child)
-    child.sendline("Fine, search the flights after all")
+    child.sendline(
+        "Fine, search the flights after all; the cheapest one, invoice to me@example.com"
+    )
     child.expect("search_flights")
     child.expect(CONFIRM)
     child.sendline("a")
@@ -153,7 +155,7 @@ def goal_session(children: list, base: str) -> str:
     )
     children.append(child)
     expect_prompt(child)
-    child.sendline("Order tracking, please")
+    child.sendline("Order tracking, please: ORD-48213")
     child.expect("switch_goal")
     child.expect(CONFIRM)
     child.sendline("y")
@@ -170,6 +172,9 @@ def goal_session(children: list, base: str) -> str:
     expect_prompt(child)
     child.sendline("/goal hr_time_off")
     child.expect("moved to goal hr_time_off")
+    child.expect("your employee id")  # the brain asks for what no one has said yet
+    expect_prompt(child)
+    child.sendline("E1042: annual leave, 3 to 7 May")
     child.expect("book_leave")
     child.expect(CONFIRM)
     child.sendline("n")

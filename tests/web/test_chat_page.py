@@ -20,6 +20,11 @@ from tests.support.gateway import api_client, gateway
 from tests.support.stack import agent_stack
 
 KEYS = "key-web:webtenant"
+#: a first travel message that says all the auto brain needs, so it asks nothing
+EVERYTHING = (
+    "Melbourne in April please, from Sydney 10 to 14 April; "
+    "invoice the cheapest flight to me@example.com"
+)
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
 pytestmark = [requires_chromium, pytest.mark.timeout(180)]
@@ -84,7 +89,7 @@ async def test_full_conversation_in_the_browser(client, redis_url, tmp_path):
             == "key-web"
         )
         await page.get_by_label("Goal").select_option("travel")
-        await page.get_by_label("First message").fill("Melbourne in April please")
+        await page.get_by_label("First message").fill(EVERYTHING)
         await page.get_by_role("button", name="Start").click()
 
         # tokens stream into the first agent bubble: watch its text grow
@@ -143,7 +148,7 @@ async def test_full_conversation_in_the_browser(client, redis_url, tmp_path):
             "() => document.getElementById('status').textContent.includes('ended')", timeout=30_000
         )
         shown = await wait_transcript_matches(page, http, conversation_id)
-        assert shown[0] == ("user", "Melbourne in April please")
+        assert shown[0] == ("user", EVERYTHING)
         assert shown[-1][0] == "agent" and shown[-1][1].startswith("All done")
         assert await page.locator("#transcript li.tool").count() == 3
         assert await page.locator("#transcript .tool-state", has_text="Done.").count() == 3
@@ -180,7 +185,7 @@ async def test_dev_mode_on_a_phone_and_end_chat(client, fake_llm, redis_url):
         await page.get_by_label("Message", exact=True).wait_for()
         await page.wait_for_function("() => !document.getElementById('composer-text').disabled")
         box = page.get_by_label("Message", exact=True)
-        await box.fill("I want to go to Melbourne")
+        await box.fill("I want to go to Melbourne in April")
         await box.press("Enter")
         await page.locator("#transcript li.msg.user").first.wait_for(timeout=10_000)
         await page.get_by_role("button", name="Confirm").first.wait_for(timeout=20_000)
@@ -213,7 +218,7 @@ async def test_approval_controls_and_goal_switch_in_the_browser(client, fake_llm
         assert await page.get_by_label("Goal", exact=True).input_value() == "goal_choice"
         await page.get_by_label("Goal", exact=True).select_option("travel")
         await page.get_by_label("find events").select_option("auto")
-        await page.get_by_label("First message").fill("Melbourne in April please")
+        await page.get_by_label("First message").fill(EVERYTHING)
         await page.get_by_role("button", name="Start").click()
         notes = page.locator("#transcript .card-note")
         await notes.filter(has_text="Ran without asking").wait_for(timeout=20_000)
@@ -259,6 +264,13 @@ async def test_approval_controls_and_goal_switch_in_the_browser(client, fake_llm
         await page.locator("#transcript .note", has_text="moved to goal order_tracking").wait_for(
             timeout=10_000
         )
+        box = page.get_by_label("Message", exact=True)
+        for question, answer in (("your order number", "ORD-48213"), ("the reason", "Too small")):
+            await page.locator("#transcript li.msg.agent", has_text=question).wait_for(
+                timeout=20_000
+            )
+            await box.fill(answer)
+            await box.press("Enter")
         await page.get_by_role("button", name="Confirm").first.wait_for(timeout=20_000)
         assert "order_tracking" in await page.locator("#chat-title").inner_text()
         assert page.errors == []  # type: ignore[attr-defined]
