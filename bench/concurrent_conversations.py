@@ -24,6 +24,10 @@ from httpx_sse import aconnect_sse
 
 from durable_agent.event_stream import aread_events
 
+#: all the fake's auto brain needs for the three tools, so it asks nothing
+TRIP = (
+    "Melbourne in April, from Sydney 10 to 14 April; the cheapest flight, invoice to b@example.com"
+)
 RESULTS = Path(__file__).parent / "results" / "concurrent_conversations.json"
 
 
@@ -35,9 +39,7 @@ async def one_conversation(http: httpx.AsyncClient) -> dict[str, Any]:
     marks: dict[str, float] = {}
     tools = 0
     async with aconnect_sse(http, "GET", body["events_url"]) as source:
-        sent = await http.post(
-            f"/v1/conversations/{body['id']}/messages", json={"text": "Melbourne in April"}
-        )
+        sent = await http.post(f"/v1/conversations/{body['id']}/messages", json={"text": TRIP})
         sent.raise_for_status()
         async for event in aread_events(source):
             now = time.perf_counter() - started

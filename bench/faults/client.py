@@ -36,6 +36,12 @@ __all__ = ["ConversationClient", "Sent", "retrying_post"]
 
 _RETRY = (429, 500, 502, 503, 504)
 MESSAGE_BUDGET = 8
+#: the whole trip in one message, so the agent asks nothing and the invoice (the
+#: side effect the audit counts) is reached
+TRIP = (
+    "Book me a trip to an event in Melbourne in April, from Sydney 10 to 14 April; "
+    "invoice the cheapest flight to traveller@example.com"
+)
 
 
 @dataclass
@@ -143,7 +149,7 @@ class ConversationClient:
 
     async def _run(self, deadline: float) -> None:
         within = deadline - time.monotonic()
-        text = self._text("Book me a trip to an event in Melbourne in April")
+        text = self._text(TRIP)
         status, body, attempts = await retrying_post(
             self.http, "/v1/conversations", {"goal": "travel", "message": text},
             within=within, retry_all=self.retry_all, errors=self.errors,

@@ -68,7 +68,9 @@ async def test_an_auto_tool_is_proposed_decided_and_run_inside_one_run(client, f
 async def test_policies_set_at_creation_apply_to_that_conversation(client, fake_llm, redis_url):
     policies = {"find_events": P.AUTO, "create_invoice": P.NEVER, "switch_goal": P.NEVER}
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", "Melbourne in April", tool_policies=policies)
+        cid = await stack.start(
+            "travel", "Melbourne in April, from Sydney 10 to 14 April", tool_policies=policies
+        )
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         events = await read_events(stack, cid)
     assert snap.tool_policies == policies

@@ -8,19 +8,14 @@ scripts the model's replies.
 from __future__ import annotations
 
 from agent_core.models import ConversationStatus
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 S = ConversationStatus
-#: a first message that says all the auto brain needs, so it asks nothing
-EVERYTHING = (
-    "I'd like to go to an event in Melbourne in April, flying from Sydney 10 to 14 April; "
-    "please invoice the cheapest flight to me@example.com"
-)
 
 
 async def test_travel_conversation_with_confirmations(client, fake_llm, redis_url):
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", EVERYTHING)
+        cid = await stack.start("travel", WHOLE_TRIP)
         for tool in ("find_events", "search_flights", "create_invoice"):
             snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
             assert snap.pending_call is not None and snap.pending_call.name == tool

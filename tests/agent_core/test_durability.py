@@ -33,7 +33,7 @@ from tests.agent_core.scenario import (
     wait_until,
 )
 from tests.agui.client import verify_events
-from tests.support.stack import AgentStack, agent_stack, run_workers
+from tests.support.stack import WHOLE_TRIP, AgentStack, agent_stack, run_workers
 from worker_llm.main import build_workers as build_llm_workers
 from worker_tools.activities import idempotency_key
 from worker_tools.ledger import ledger_key
@@ -235,7 +235,7 @@ async def test_tools_worker_killed_after_the_invoice_was_made_does_not_invoice_t
             assert doomed.stdout is not None
             assert (await asyncio.wait_for(doomed.stdout.readline(), 30)).strip() == b"READY"
             async with run_workers(client, stack.settings, stack.events, which="llm"):
-                cid = await stack.start("travel", "An event in Melbourne in April, from Sydney")
+                cid = await stack.start("travel", WHOLE_TRIP)
                 line = await asyncio.wait_for(doomed.stdout.readline(), 30)
                 assert line.decode().strip() == FROZEN
                 wid = workflow_id(stack.tenant, cid)
@@ -279,7 +279,7 @@ async def test_tools_worker_killed_after_the_invoice_was_made_does_not_invoice_t
 
 async def test_event_log_order_for_a_confirmed_conversation(client, fake_llm, redis_url):
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", "I'd like to go to an event in Melbourne in April")
+        cid = await stack.start("travel", WHOLE_TRIP)
         calls = []
         for _ in range(3):
             snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)

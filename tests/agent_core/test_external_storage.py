@@ -20,7 +20,7 @@ from agent_core.object_store import S3ObjectStore, open_object_store
 from agent_core.settings import Settings
 from agent_core.temporal_client import data_converter
 from tests.support.s3 import S3_ACCESS, moto_server
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 BUCKET = "durable-agent-test"
 THRESHOLD = 1024
@@ -64,7 +64,7 @@ async def test_a_conversation_keeps_its_large_payloads_in_s3(
         async with agent_stack(
             s3_client, fake_llm, redis_url, agent_show_confirm=False, **s3_settings
         ) as stack:
-            cid = await stack.start("travel", "An event in Melbourne in April, from Sydney")
+            cid = await stack.start("travel", WHOLE_TRIP)
             final = await stack.result(cid, within=60)
             handle = stack.conversations.handle(stack.tenant, cid)
             history = await handle.fetch_history()

@@ -27,6 +27,9 @@ from worker_llm.legacy import LegacyLLMActivities
 from worker_llm.main import agent_config
 
 S = ConversationStatus
+#: what the auto brain needs to reach each goal's side effect without asking
+TIME_OFF = "Actually I need to book time off first: I'm E1042, annual leave 3 to 7 May"
+RETURN = "My order ORD-48213 came but the shoes are too small"
 HR_TOOLS = ["check_leave_balance", "book_leave", "switch_goal", "done"]
 
 
@@ -41,7 +44,7 @@ async def test_the_agent_proposes_a_switch_and_the_new_goal_applies_from_the_nex
         "plan", Reply.call("switch_goal", goal="hr_time_off").replace(text="Let me hand over.")
     )
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", "Actually I need to book time off first")
+        cid = await stack.start("travel", TIME_OFF)
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         call = snap.pending_call
         assert call is not None and call.name == "switch_goal"
@@ -59,7 +62,7 @@ async def test_the_agent_proposes_a_switch_and_the_new_goal_applies_from_the_nex
     assert after and all(r.tools == HR_TOOLS for r in after)
     assert "Time-off assistant" in str(after[0].messages[0]["content"])
     # one transcript: the travel turn, the switch, then the HR turns
-    assert snap.transcript[0].text == "Actually I need to book time off first"
+    assert snap.transcript[0].text == TIME_OFF
     names = [m.tool_result.name for m in snap.transcript if m.tool_result]
     assert names == ["switch_goal", "check_leave_balance"]
     [changed] = [e for e in events if e.name == "goal_changed"]
@@ -72,7 +75,7 @@ async def test_the_agent_proposes_a_switch_and_the_new_goal_applies_from_the_nex
 
 async def test_the_api_switches_goal_directly_withdrawing_a_proposal(client, fake_llm, redis_url):
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", "Melbourne in April")
+        cid = await stack.start("travel", f"Melbourne in April. {RETURN}")
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         stale = snap.pending_call
         assert stale is not None
@@ -118,7 +121,7 @@ async def test_the_starter_goal_lists_the_goals_and_hands_over(client, fake_llm,
         cid = await stack.start("goal_choice", "Hello")
         snap = await stack.wait_status(cid, S.AWAITING_INPUT)
         assert "order_tracking" in agent_texts(snap)[-1]
-        await stack.conversations.send(stack.tenant, cid, "Order tracking, please")
+        await stack.conversations.send(stack.tenant, cid, f"Order tracking, please. {RETURN}")
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         assert snap.pending_call is not None and snap.pending_call.name == "switch_goal"
         await stack.conversations.confirm(stack.tenant, cid, snap.pending_call.id)

@@ -13,15 +13,17 @@ from agent_core.models import ConversationStatus
 from fake_llm import Reply
 from tests.agent_core.scenario import agent_texts, kinds, read_events, tool_messages
 from tests.agui.client import verify_events
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 S = ConversationStatus
+#: what the auto brain needs to go on from find_events to search_flights
+FLIGHTS = "from Sydney 10 to 14 April"
 TRAVEL_TOOLS = ["find_events", "search_flights", "create_invoice"]
 
 
 async def test_with_confirmation_off_tools_run_without_asking(client, fake_llm, redis_url):
     async with agent_stack(client, fake_llm, redis_url, agent_show_confirm=False) as stack:
-        cid = await stack.start("travel", "An event in Melbourne in April, please")
+        cid = await stack.start("travel", WHOLE_TRIP)
         final = await stack.result(cid)
         events = await read_events(stack, cid)
     assert final.status == S.ENDED
@@ -44,7 +46,7 @@ async def test_rejected_tool_call_is_reported_to_the_model_and_the_chat_goes_on(
     client, fake_llm, redis_url
 ):
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", "An event in Melbourne in April")
+        cid = await stack.start("travel", f"An event in Melbourne in April, {FLIGHTS}")
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         call = snap.pending_call
         assert call is not None and call.name == "find_events"
@@ -124,7 +126,7 @@ async def test_confirm_with_nothing_pending_or_the_wrong_call_is_refused(
             await stack.conversations.reject(stack.tenant, cid, "call-1", None)
         assert nothing_to_reject.value.cause.type == ErrorType.NOTHING_PENDING
 
-        await stack.conversations.send(stack.tenant, cid, "Melbourne in April")
+        await stack.conversations.send(stack.tenant, cid, f"Melbourne in April, {FLIGHTS}")
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         assert snap.pending_call is not None
         with pytest.raises(WorkflowUpdateFailedError) as wrong:

@@ -12,7 +12,7 @@ import uuid
 from tests.agui.client import AgentSession, requires_node
 from tests.api.sse_client import assert_error, tenant_keys
 from tests.support.gateway import api_client, gateway
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 pytestmark = requires_node
 
@@ -32,7 +32,7 @@ async def test_a_travel_conversation_through_httpagent(client, fake_llm, redis_u
         api_client(base, keys["alice"]) as http,
     ):
         first_run = uuid.uuid4().hex
-        result = await agent.run({"runId": first_run, "messages": [_user("Melbourne in April")]})
+        result = await agent.run({"runId": first_run, "messages": [_user(WHOLE_TRIP)]})
         runs = [result]
         while result["outcome"] and result["outcome"]["type"] == "interrupt":
             [interrupt] = result["outcome"]["interrupts"]

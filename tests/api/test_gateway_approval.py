@@ -49,7 +49,7 @@ async def test_edit_always_and_policies_over_http(client, fake_llm, redis_url):
             "/v1/conversations",
             json={
                 "goal": "travel",
-                "message": "Melbourne",
+                "message": "Melbourne in April, from Sydney 10 to 14 April",
                 "tool_policies": {"create_invoice": "never"},
             },
         )

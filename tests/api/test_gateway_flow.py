@@ -8,7 +8,7 @@ from durable_agent.event_stream import StreamEvent
 from tests.agui.client import averify_events as verify_events
 from tests.api.sse_client import auto_confirm, read_frames
 from tests.support.gateway import api_client, gateway
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 KEYS = "key-alice:alice,key-bob:bob"
 
@@ -32,11 +32,6 @@ _TOOL_RUN = [
     "status_changed:thinking",
 ]
 
-#: all the auto brain needs for the three tools, so it asks nothing
-TRAVEL_REQUEST = (
-    "Melbourne in April please, from Sydney 10 to 14 April; "
-    "invoice the cheapest flight to alice@example.com"
-)
 EXPECTED_TRAVEL_EVENTS = [
     "RUN_STARTED",
     "conversation_created",
@@ -79,7 +74,7 @@ async def test_full_travel_conversation_over_sse(client, fake_llm, redis_url, ll
     ) as stack:
         async with gateway(stack.settings) as base, api_client(base, "key-alice") as http:
             created = await http.post(
-                "/v1/conversations", json={"goal": "travel", "message": TRAVEL_REQUEST}
+                "/v1/conversations", json={"goal": "travel", "message": WHOLE_TRIP}
             )
             assert created.status_code == 201, created.text
             body = created.json()

@@ -23,7 +23,7 @@ from durable_agent.event_stream import StreamEvent
 from tests.agui.client import averify_events, requires_node
 from tests.api.sse_client import read_frames, tenant_keys, tenant_of
 from tests.support.gateway import api_client, free_port, gateway
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 REDIS_SERVER = shutil.which("redis-server")
 pytestmark = pytest.mark.skipif(REDIS_SERVER is None, reason="redis-server is not installed")
@@ -84,9 +84,7 @@ async def private_redis(request: pytest.FixtureRequest) -> AsyncIterator[Private
 
 async def _first_proposal(http: httpx.AsyncClient) -> tuple[str, str, list[StreamEvent]]:
     """Start a travel conversation and read its stream up to the first proposal."""
-    created = await http.post(
-        "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
-    )
+    created = await http.post("/v1/conversations", json={"goal": "travel", "message": WHOLE_TRIP})
     assert created.status_code == 201, created.text
     cid, url = created.json()["id"], created.json()["events_url"]
     frames = await read_frames(
@@ -221,7 +219,7 @@ async def test_a_stream_held_open_across_a_redis_restart_sees_each_event_once(
         api_client(base, keys["alice"]) as http,
     ):
         created = await http.post(
-            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+            "/v1/conversations", json={"goal": "travel", "message": WHOLE_TRIP}
         )
         assert created.status_code == 201, created.text
         cid, url = created.json()["id"], created.json()["events_url"]

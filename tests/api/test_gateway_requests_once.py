@@ -59,7 +59,9 @@ async def test_stream_edges_end_cursor_and_no_worker(client, fake_llm, redis_url
         api_client(base, keys["alice"]) as http,
     ):
         async with run_workers(client, stack.settings, stack.events):
-            created = await http.post("/v1/conversations", json={"goal": "travel", "message": "hi"})
+            created = await http.post(
+                "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April"}
+            )
             cid, url = created.json()["id"], created.json()["events_url"]
             conv = f"/v1/conversations/{cid}"
             await _wait_status(http, conv, "awaiting_confirmation")

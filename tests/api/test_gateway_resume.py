@@ -8,7 +8,7 @@ import asyncio
 from durable_agent.event_stream import StreamEvent
 from tests.api.sse_client import auto_confirm, read_frames, tenant_keys, tenant_of
 from tests.support.gateway import api_client, gateway
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 
 def _end(frame: StreamEvent) -> bool:
@@ -27,7 +27,7 @@ async def test_reconnect_mid_stream_has_no_gap_and_no_duplicate(client, fake_llm
         api_client(base, keys["alice"]) as http,
     ):
         created = await http.post(
-            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+            "/v1/conversations", json={"goal": "travel", "message": WHOLE_TRIP}
         )
         assert created.status_code == 201, created.text
         conversation_id, url = created.json()["id"], created.json()["events_url"]
@@ -105,7 +105,7 @@ async def test_many_streams_of_one_conversation_see_the_same_events(client, fake
         api_client(base, keys["alice"]) as http,
     ):
         created = await http.post(
-            "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April please"}
+            "/v1/conversations", json={"goal": "travel", "message": WHOLE_TRIP}
         )
         conversation_id, url = created.json()["id"], created.json()["events_url"]
         early = [asyncio.create_task(read_frames(http, url, until=_end)) for _ in range(20)]

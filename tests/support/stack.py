@@ -26,6 +26,13 @@ from fake_llm import FakeLLM
 from worker_llm.main import build_workers as build_llm_workers
 from worker_tools.main import build_workers as build_tool_workers
 
+#: a travel request that says all the fake's auto brain needs for the goal's three
+#: tools (city, month, origin, dates, the flight, the e-mail), so it asks nothing
+WHOLE_TRIP = (
+    "Melbourne in April please, from Sydney 10 to 14 April; "
+    "invoice the cheapest flight to me@example.com"
+)
+
 
 @dataclass
 class AgentStack:

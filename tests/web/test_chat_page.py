@@ -17,14 +17,9 @@ import pytest
 from fake_llm import FakeLLM
 from tests.support.browser import browser_page, requires_chromium
 from tests.support.gateway import api_client, gateway
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 KEYS = "key-web:webtenant"
-#: a first travel message that says all the auto brain needs, so it asks nothing
-EVERYTHING = (
-    "Melbourne in April please, from Sydney 10 to 14 April; "
-    "invoice the cheapest flight to me@example.com"
-)
 SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot.png"
 
 pytestmark = [requires_chromium, pytest.mark.timeout(180)]
@@ -89,7 +84,7 @@ async def test_full_conversation_in_the_browser(client, redis_url, tmp_path):
             == "key-web"
         )
         await page.get_by_label("Goal").select_option("travel")
-        await page.get_by_label("First message").fill(EVERYTHING)
+        await page.get_by_label("First message").fill(WHOLE_TRIP)
         await page.get_by_role("button", name="Start").click()
 
         # tokens stream into the first agent bubble: watch its text grow
@@ -148,7 +143,7 @@ async def test_full_conversation_in_the_browser(client, redis_url, tmp_path):
             "() => document.getElementById('status').textContent.includes('ended')", timeout=30_000
         )
         shown = await wait_transcript_matches(page, http, conversation_id)
-        assert shown[0] == ("user", EVERYTHING)
+        assert shown[0] == ("user", WHOLE_TRIP)
         assert shown[-1][0] == "agent" and shown[-1][1].startswith("All done")
         assert await page.locator("#transcript li.tool").count() == 3
         assert await page.locator("#transcript .tool-state", has_text="Done.").count() == 3
@@ -218,7 +213,7 @@ async def test_approval_controls_and_goal_switch_in_the_browser(client, fake_llm
         assert await page.get_by_label("Goal", exact=True).input_value() == "goal_choice"
         await page.get_by_label("Goal", exact=True).select_option("travel")
         await page.get_by_label("find events").select_option("auto")
-        await page.get_by_label("First message").fill(EVERYTHING)
+        await page.get_by_label("First message").fill(WHOLE_TRIP)
         await page.get_by_role("button", name="Start").click()
         notes = page.locator("#transcript .card-note")
         await notes.filter(has_text="Ran without asking").wait_for(timeout=20_000)

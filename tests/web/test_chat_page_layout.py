@@ -8,7 +8,7 @@ import pytest
 
 from tests.support.browser import browser_page, requires_chromium
 from tests.support.gateway import gateway
-from tests.support.stack import agent_stack
+from tests.support.stack import WHOLE_TRIP, agent_stack
 
 pytestmark = [requires_chromium, pytest.mark.timeout(180)]
 
@@ -40,12 +40,7 @@ async def test_every_proposal_shows_its_confirm_button_in_view(client, fake_llm,
         gateway(stack.settings) as base,
         browser_page(width=width, height=height) as page,
     ):
-        await _start(
-            page,
-            base,
-            "An event in Melbourne in April, from Sydney 10 to 14 April, "
-            "the cheapest flight, invoice to me@example.com",
-        )
+        await _start(page, base, WHOLE_TRIP)
         for proposal in range(3):  # find_events, search_flights, create_invoice
             confirm = page.locator("#transcript button.confirm")
             await confirm.wait_for(timeout=20_000)

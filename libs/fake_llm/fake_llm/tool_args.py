@@ -27,6 +27,7 @@ from fake_llm.user_words import (
     ordinal,
     pattern_matches,
     places,
+    reason,
     wants_cheapest,
 )
 
@@ -168,7 +169,7 @@ def _value(
         "email": lambda: _newest(said, emails),
         "pattern": lambda: _newest(said, lambda t: pattern_matches(t, prop["pattern"])),
         "enum": lambda: _newest(said, lambda t: _enum_words(t, prop["enum"])),
-        "text": lambda: next((s.text for s in said if name in s.asked), None),
+        "text": lambda: _text(name, said),
     }
     reader = readers.get(kind)
     return reader() if reader else None
@@ -227,6 +228,16 @@ def _date(name: str, prop: dict[str, Any], said: list[Said]) -> str | None:
             fitting = [m.day for m in mentions]
         if fitting:
             return (fitting[-1] if want_end else fitting[0]).isoformat()
+    return None
+
+
+def _text(name: str, said: list[Said]) -> str | None:
+    """The answer to the question for it; for a reason, also a complaint said unasked."""
+    for s in said:
+        if name in s.asked:
+            return s.text
+        if name == "reason" and (found := reason(s.text)):
+            return found
     return None
 
 

@@ -27,6 +27,7 @@ __all__ = [
     "ordinal",
     "pattern_matches",
     "places",
+    "reason",
     "wants_cheapest",
 ]
 
@@ -75,6 +76,10 @@ _ORDINAL = re.compile(
 )
 _CORRECTION = re.compile(
     r"\b(?:actually|instead|make (?:it|that)|change (?:it|that)|rather|sorry|i meant)\b",
+    re.IGNORECASE,
+)
+_COMPLAINT = re.compile(
+    r"\b(?:because|too \w+|broken|damaged|faulty|wrong|(?:does|do)(?:n't| not) \w+|not what)\b",
     re.IGNORECASE,
 )
 _CHEAPEST = re.compile(r"\b(?:cheapest|cheaper|lowest|least expensive)\b", re.IGNORECASE)
@@ -224,3 +229,11 @@ def corrects(text: str) -> bool:
     """Whether the user is changing something said before ("actually Tokyo"), not
     answering the latest question."""
     return bool(_CORRECTION.search(text))
+
+
+def reason(text: str) -> str | None:
+    """The clause that says what is wrong ("the shoes are too small"), if one does."""
+    for clause in re.split(r"[.!?;:,]\s*", text):
+        if _COMPLAINT.search(clause):
+            return clause.strip()
+    return None
