@@ -131,3 +131,15 @@ def test_the_order_lookup_asks_for_either_an_id_or_an_email():
     assert ask_text(orders["find_order"], nothing).endswith(
         "could you tell me your order number or the email address to use?"
     )
+
+
+def test_leave_dates_pair_each_start_with_the_end_after_it():
+    hr = _functions("hr_time_off")
+    said = [_user("I'm e1042: sick leave from 10 to 14 April, and 3 to 7 May")]
+    booking = resolve(hr["book_leave"], read_conversation(said, [*hr.values()]))
+    assert booking.args == {
+        "employee_id": "E1042",
+        "start_date": "2027-04-10",
+        "end_date": "2027-04-14",
+        "kind": "sick",
+    }

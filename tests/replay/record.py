@@ -27,18 +27,24 @@ from agent_core.registry import use_mcp
 from fake_llm import FakeLLM, Reply
 from tests.support.dev_server import start_dev_server
 from tests.support.mcp_servers import notes_keeper_file
-from tests.support.stack import AgentStack, agent_stack
+from tests.support.stack import WHOLE_TRIP, AgentStack, agent_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 HISTORIES = Path(__file__).parent / "histories"
 S = ConversationStatus
+
+#: what the fake's auto brain needs to reach the travel, HR and order proposals
+EVERY_GOAL = (
+    "Melbourne in April, from Sydney 10 to 14 April; I'm E1042, annual leave please; "
+    "order ORD-48213 came but the shoes are too small"
+)
 
 Scenario = Callable[[AgentStack], Awaitable[str]]
 
 
 async def travel_with_confirmations(stack: AgentStack) -> str:
     """The happy path: three proposals, each confirmed, then done."""
-    cid = await stack.start("travel", "I'd like to go to an event in Melbourne in April")
+    cid = await stack.start("travel", WHOLE_TRIP)
     for _ in range(3):
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         assert snap.pending_call is not None
@@ -160,9 +166,7 @@ async def stop_and_interrupt(stack: AgentStack) -> str:
 async def approval_and_goal_switch(stack: AgentStack) -> str:
     """A tool run without asking (a policy set at creation), an edit, "always allow"
     on the agent's switch_goal, a switch by the API that withdraws a proposal, end."""
-    cid = await stack.start(
-        "travel", "Melbourne in April", tool_policies={"find_events": ToolPolicy.AUTO}
-    )
+    cid = await stack.start("travel", EVERY_GOAL, tool_policies={"find_events": ToolPolicy.AUTO})
     snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
     assert snap.pending_call is not None and snap.pending_call.name == "search_flights"
     stack.fake.script("plan", Reply.call("switch_goal", goal="hr_time_off"))

@@ -216,18 +216,21 @@ def _is_origin(name: str) -> bool:
 
 
 def _date(name: str, prop: dict[str, Any], said: list[Said]) -> str | None:
-    """The newest date said as a start (or as an end, for an end argument)."""
+    """The newest date said as a start, or for an end argument the first end said
+    after that start ("10 to 14 April and 3 to 7 May" ends on 14 April)."""
     want_end = any(w in _ENDS for w in name.lower().split("_"))
     year = _example_year(prop)
     for s in said:
         mentions = dates(s.text, year)
         if len(mentions) >= 2 and not any(m.back for m in mentions):
-            mentions[-1] = DateMention(mentions[-1].day, back=True)
-        fitting = [m.day for m in mentions if m.back == want_end]
+            mentions[1] = DateMention(mentions[1].day, back=True)
+        starts = [m.day for m in mentions if not m.back]
+        ends = [m.day for m in mentions if m.back and (not starts or m.day >= starts[0])]
+        fitting = ends if want_end else starts
         if not fitting and name in s.asked:
             fitting = [m.day for m in mentions]
         if fitting:
-            return (fitting[-1] if want_end else fitting[0]).isoformat()
+            return fitting[0].isoformat()
     return None
 
 
