@@ -27,7 +27,7 @@ from fake_llm.inbound import (
     message_text,
 )
 from fake_llm.replies import Kind, Reply
-from fake_llm.tool_args import Reading, ask_text, read_conversation, resolve
+from fake_llm.tool_args import Reading, ask_text, purpose, read_conversation, resolve
 
 __all__ = ["OFF_TOPIC_REASON", "auto_reply", "plan_reply", "summarize_reply", "validate_reply"]
 
@@ -127,7 +127,7 @@ def _settled(function: dict[str, Any], reading: Reading) -> bool:
 
 def _propose(function: dict[str, Any], args: dict[str, Any]) -> Reply:
     name = function["name"]
-    description = str(function.get("description") or "no description").split(". ")[0].rstrip(".")
+    description = purpose(function)
     given = ", ".join(f"{key} {value}" for key, value in args.items())
     text = f"Next I'll use {name}{f' ({given})' if given else ''}: {description}. Shall I go ahead?"
     return Reply.call(name, **args).replace(text=text)

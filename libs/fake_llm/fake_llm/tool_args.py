@@ -31,7 +31,7 @@ from fake_llm.user_words import (
     wants_cheapest,
 )
 
-__all__ = ["Reading", "Resolution", "ask_text", "read_conversation", "resolve"]
+__all__ = ["Reading", "Resolution", "ask_text", "purpose", "read_conversation", "resolve"]
 
 _ORIGINS = ("origin", "from", "departure", "source")
 _PLACES = ("city", "destination", "place", "location", "to", *_ORIGINS)
@@ -137,9 +137,13 @@ def ask_text(function: dict[str, Any], resolution: Resolution) -> str:
     either = not (function.get("parameters") or {}).get("required")
     phrases = [_phrase(name, prop, resolution) for name, prop in resolution.missing]
     joined = " or ".join(phrases) if either else _and(phrases)
-    purpose = re.split(r"\. |: ", str(function.get("description") or function["name"]))[0]
-    purpose = purpose.rstrip(".")
-    return f"To {purpose[:1].lower()}{purpose[1:]}, could you tell me {joined}?"
+    what = purpose(function)
+    return f"To {what[:1].lower()}{what[1:]}, could you tell me {joined}?"
+
+
+def purpose(function: dict[str, Any]) -> str:
+    """The first clause of the tool's description ("Find events ... during a month")."""
+    return re.split(r"\. |: ", str(function.get("description") or function["name"]))[0].rstrip(".")
 
 
 def _choices_first(properties: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
