@@ -118,7 +118,9 @@ async def test_an_edit_is_checked_then_runs_and_the_transcript_keeps_both(
 ):
     fake_llm.script("plan", Reply.call("find_events", city="Melbourne", month="April"))
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", "Events in Melbourne in April")
+        cid = await stack.start(
+            "travel", "Events in Melbourne in April, from Sydney 10 to 14 April"
+        )
         before = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         call = before.pending_call
         assert call is not None

@@ -302,7 +302,7 @@ async def test_event_log_order_for_a_confirmed_conversation(client, fake_llm, re
     assert [events[0].type, events[1].name, events[2].name] == [
         "RUN_STARTED", "conversation_created", "user_message",
     ]  # fmt: skip
-    assert events[2].value["text"] == "I'd like to go to an event in Melbourne in April"
+    assert events[2].value["text"] == WHOLE_TRIP
     opened: str | None = None
     for e in events:
         if e.type == "RUN_STARTED":

@@ -151,7 +151,11 @@ async def test_a_0_1_conversation_is_never_offered_switch_goal(client, fake_llm,
         conversation_id=uuid.uuid4().hex,
         goal_id="travel",
         summary="",
-        window=[Message(seq=1, role="user", text="I'd rather track an order")],
+        window=[
+            Message(
+                seq=1, role="user", text="Events in Tokyo in June, or I'd rather track an order"
+            )
+        ],
         seq=2,
         max_attempts=1,
     )

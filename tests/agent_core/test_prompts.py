@@ -49,7 +49,7 @@ async def test_off_topic_prompt_is_answered_with_the_reason_and_not_planned(
 @pytest.mark.parametrize("text", ["", "   \n\t "])
 async def test_empty_prompt_is_refused_before_it_enters_history(client, fake_llm, redis_url, text):
     async with agent_stack(client, fake_llm, redis_url) as stack:
-        cid = await stack.start("travel", "Hello, I want to travel")
+        cid = await stack.start("travel", "Hello, I want to travel to Melbourne in April")
         await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         before = await stack.snapshot(cid)
         with pytest.raises(WorkflowUpdateFailedError) as refused:
@@ -123,7 +123,7 @@ async def test_overlong_prompt_is_refused_even_as_the_first_message(client, fake
             await stack.start("travel", too_long)
         assert first.value.cause.type == ErrorType.BAD_PROMPT
 
-        cid = await stack.start("travel", "Hello")
+        cid = await stack.start("travel", "Hello, events in Melbourne in April please")
         await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
         with pytest.raises(WorkflowUpdateFailedError) as later:
             await stack.conversations.send(stack.tenant, cid, too_long)
