@@ -127,6 +127,8 @@ def resolve(function: dict[str, Any], reading: Reading) -> Resolution:
             out.args[name] = prop.get("default", prop.get("const"))
         elif name in required:
             out.missing.append((name, prop))
+    if any(name in out.options for name, _ in out.missing):  # the choice brings the price
+        out.missing = [(n, p) for n, p in out.missing if _kind(n, p) != "number"]
     if properties and not required and not out.args:
         out.missing = list(properties.items())  # "give at least one"
     return out
