@@ -7,7 +7,7 @@ group) that starts, in dependency order:
   in ``<data>/temporal.db``, its web UI on ``--temporal-ui-port``;
 - ``redis``: a private ``redis-server`` with its data in ``<data>/redis`` --
   unless ``REDIS_URL`` is set and answers, then that one is used;
-- ``fake-llm``: the project's scripted OpenAI-compatible model, only when no
+- ``fake-llm``: the project's fake OpenAI-compatible model, only when no
   model is configured (``LLM_MODEL`` plus a key), so the stack runs offline;
 - ``worker-llm``, ``worker-tools``: the Temporal workers;
 - ``api``: the gateway (``agent-api``) on ``API_HOST:API_PORT``.

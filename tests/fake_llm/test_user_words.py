@@ -28,6 +28,8 @@ from fake_llm.user_words import (
 )
 from worker_llm.prompts import plan_tools
 
+pytestmark = pytest.mark.fast
+
 
 def test_places_come_from_the_tools_data_and_capitalised_words():
     assert {"Tokyo", "New York", "Cape Town"} <= set(known_places())

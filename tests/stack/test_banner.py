@@ -42,7 +42,7 @@ def test_starting_says_the_notes_the_fake_llm_and_where_to_look_next() -> None:
     assert lines[0] == ("warn", "gateway in DEV MODE")
     assert (
         "warn",
-        "*  No model configured: using the FAKE LLM (scripted answers, offline).",
+        "*  No model configured: using the FAKE LLM (reads your words, no real LLM).",
     ) in lines
     assert lines[-2:] == [
         ("info", "data directory: /srv/data"),
