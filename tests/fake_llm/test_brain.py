@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from fake_llm import arguments_from_schema
 from fake_llm.brain import plan_reply
 from tests.fake_llm.chat import DONE, PLAN_TOOLS, USER, tool_turn
 
@@ -87,25 +86,3 @@ def test_auto_brain_runs_a_tool_again_when_the_user_corrects_it() -> None:
     # words that do not change its arguments leave it done
     thanks = [*ran, {"role": "user", "content": "Great, thanks"}]
     assert plan_reply(thanks, functions).tool_call.name == "search_flights"
-
-
-def test_arguments_from_schema() -> None:
-    schema = {
-        "type": "object",
-        "properties": {
-            "a": {"type": "string", "examples": ["x"]},
-            "b": {"type": "integer", "minimum": 3},
-            "c": {"type": "string", "format": "date"},
-            "d": {"type": "boolean", "default": False},
-            "e": {"type": "number"},
-            "f": {"enum": ["red", "blue"]},
-        },
-        "required": ["b", "c", "f"],
-    }
-    assert arguments_from_schema(schema) == {
-        "a": "x",
-        "b": 4,
-        "c": "2027-01-01",
-        "d": False,
-        "f": "red",
-    }

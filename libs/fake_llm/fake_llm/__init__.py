@@ -14,7 +14,6 @@ from fake_llm.brain import OFF_TOPIC_REASON, auto_reply
 from fake_llm.inbound import ChatRequest, RecordedRequest, classify
 from fake_llm.remote import RemoteFakeLLM
 from fake_llm.replies import Kind, Reply, ScriptRequest, ToolCallReply
-from fake_llm.schema_args import arguments_from_schema
 from fake_llm.server import FakeLLM, ThreadedFakeLLM
 from fake_llm.state import KINDS, FakeState
 
@@ -31,7 +30,6 @@ __all__ = [
     "ScriptRequest",
     "ThreadedFakeLLM",
     "ToolCallReply",
-    "arguments_from_schema",
     "auto_reply",
     "classify",
     "create_app",
