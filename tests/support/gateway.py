@@ -15,7 +15,7 @@ import httpx
 import uvicorn
 from starlette.types import ASGIApp
 
-from agent_api.main import create_app
+from agent_api.main import KEEP_ALIVE_SECONDS, create_app
 from agent_core.settings import Settings
 
 
@@ -35,7 +35,12 @@ async def serve(app: ASGIApp, lifespan: str = "on") -> AsyncIterator[str]:
     """Serve an ASGI app on a free port in this event loop; yields the base URL."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", lifespan=lifespan
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_level="warning",
+        lifespan=lifespan,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,  # as deployed: no idle close under a client
     )
     server = _Server(config)
     task = asyncio.create_task(server.serve())

@@ -128,6 +128,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
+#: longer than the idle timeout of the proxies in front (60 s for most load balancers),
+#: so the gateway never closes a kept-alive connection just as a client reuses it
+KEEP_ALIVE_SECONDS = 75
+
+
 def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -140,6 +145,7 @@ def main() -> None:
         log_level="info",
         access_log=settings.api_access_log,
         proxy_headers=True,
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
         timeout_graceful_shutdown=5,
     )
 
