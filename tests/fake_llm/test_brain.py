@@ -86,17 +86,3 @@ def test_auto_brain_runs_a_tool_again_when_the_user_corrects_it() -> None:
     # words that do not change its arguments leave it done
     thanks = [*ran, {"role": "user", "content": "Great, thanks"}]
     assert plan_reply(thanks, functions).tool_call.name == "search_flights"
-
-
-def test_auto_brain_says_when_a_search_found_nothing_and_runs_it_again_on_new_words() -> None:
-    functions = [t["function"] for t in PLAN_TOOLS]
-    empty = USER + tool_turn("c1", "find_events", {"ok": True, "output": {"events": []}})
-    question = plan_reply(empty, functions)
-    assert question.tool_call is None
-    assert question.text == "I found no events for that. Would you like to try something else?"
-    asked = {"role": "assistant", "content": question.text}
-    retry = [*empty, asked, {"role": "user", "content": "Try Tokyo then"}]
-    call = plan_reply(retry, functions).tool_call
-    assert call is not None and call.name == "find_events" and call.arguments["city"] == "Tokyo"
-    found = USER + tool_turn("c1", "find_events", {"ok": True, "output": {"events": [{"n": 1}]}})
-    assert plan_reply(found, functions).tool_call.name == "search_flights"

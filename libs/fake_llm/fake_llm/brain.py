@@ -62,9 +62,6 @@ def plan_reply(messages: list[dict[str, Any]], functions: list[dict[str, Any]]) 
     failure = _last_failure(messages)
     if failure is not None:
         return Reply.say(f"That didn't work ({failure}). How would you like to proceed?")
-    nothing = _found_nothing(messages)
-    if nothing is not None:
-        return Reply.say(f"I found no {nothing} for that. Would you like to try something else?")
     goals = _switch_choices(functions)
     named = next((g for g in goals if _names_goal(messages, g)), None)
     if named is not None:
@@ -150,33 +147,19 @@ def _tool_payload(message: dict[str, Any]) -> dict[str, Any] | None:
     return payload if isinstance(payload, dict) else None
 
 
-def _latest_result(messages: list[dict[str, Any]]) -> dict[str, Any] | None:
-    """The latest tool result, if the assistant has not spoken since.
+def _last_failure(messages: list[dict[str, Any]]) -> str | None:
+    """Why the latest tool result failed, if the assistant has not spoken since.
 
     User messages after it are skipped: the workflow may add its own
-    follow-up prompt after a tool result, and that must still get an answer.
+    follow-up prompt after a tool result, and that must still get a question.
     """
     for message in reversed(messages):
         role = message.get("role")
         if role == "assistant":
             return None
         if role == "tool":
-            return _tool_payload(message)
-    return None
-
-
-def _last_failure(messages: list[dict[str, Any]]) -> str | None:
-    """Why the latest tool result failed, if it did and the assistant has not spoken since."""
-    payload = _latest_result(messages)
-    return _failure_reason(payload) if payload is not None else None
-
-
-def _found_nothing(messages: list[dict[str, Any]]) -> str | None:
-    """What the latest search found none of ("events"), for a search that came back empty."""
-    payload = _latest_result(messages) or {}
-    output = payload.get("output")
-    if payload.get("ok") and isinstance(output, dict):
-        return next((key for key, value in output.items() if value == []), None)
+            payload = _tool_payload(message)
+            return _failure_reason(payload) if payload is not None else None
     return None
 
 
