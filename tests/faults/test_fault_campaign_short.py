@@ -1,7 +1,6 @@
 """The fault campaign's short version, on every change: a few conversations, one
 kill -9 of each process (both workers, the gateway, Redis wiped, the dev
-server), a 5 s cut between the services and Redis, a cut model stream, a
-client that sends every request twice, and
+server), a cut model stream, a client that sends every request twice, and
 the canary-secrets search. Runs ``python -m bench.faults --short`` as a user
 would and fails on any must-be-0 count (its exit code), printing the table.
 """
