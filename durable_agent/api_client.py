@@ -174,14 +174,12 @@ class ApiClient:
         after: str | None = None,
         *,
         reconnect: bool = True,
-        on_open: Callable[[], None] | None = None,
         on_reconnect: Callable[[], None] | None = None,
     ) -> Iterator[StreamEvent]:
         """The conversation's events until it ends, resuming after drops.
 
         Each reconnection sends ``Last-Event-ID`` (the last id seen), so the
         gateway sends exactly the missed events: no gap, no duplicate.
-        ``on_open`` runs once the stream is subscribed (before its first event).
         """
         last = after
         retry_s = 2.0
@@ -201,9 +199,6 @@ class ApiClient:
                         source.response.read()
                         raise _error_from(source.response)
                     failures = 0
-                    if on_open is not None:
-                        on_open()
-                        on_open = None
                     for sse in source.iter_sse():
                         retry_s = sse.retry / 1000 if sse.retry else retry_s
                         event = StreamEvent.from_sse(sse)
