@@ -8,8 +8,8 @@ other provider goes through litellm (``chat_model.chat_model_for``).
 Why not litellm here too: per streamed chunk, litellm's wrapper and the SDK's
 typed chunk models cost about a millisecond of CPU, most of this worker's CPU
 per turn (``bench/model_client_overhead.py``). This client lets the SDK send
-the request and map HTTP errors, then reads the stream's ``data:`` lines
-itself, one ``json.loads`` a chunk.
+the request (its body untouched) and map HTTP errors, then reads the stream's
+``data:`` lines itself, one ``json.loads`` a chunk.
 """
 
 from __future__ import annotations
@@ -61,12 +61,13 @@ class OpenAIChatModel(ModelClient):
         # Read to the end of the body even once the reply is complete: a response
         # left unread closes its connection, and the next call would connect (and,
         # with a remote provider, shake hands over TLS) again.
+        #
+        # The body goes in ``extra_body``, sent as it is: the SDK would otherwise walk
+        # every message and tool schema to transform it by its types (a few ms of CPU
+        # a call, for dicts that are already the wire format).
+        body = {"messages": messages, "stream_options": {"include_usage": True}, **options}
         async with self._client.chat.completions.with_streaming_response.create(
-            model=self._model,
-            messages=messages,  # type: ignore[arg-type]
-            stream=True,
-            stream_options={"include_usage": True},
-            **options,
+            model=self._model, messages=(), stream=True, extra_body=body
         ) as response:
             async for line in response.iter_lines():
                 if not line.startswith("data:"):
