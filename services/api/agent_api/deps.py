@@ -41,7 +41,9 @@ class AppState:
     mcp_catalog: McpCatalogCache
 
 
-def _state(request: Request) -> AppState:
+# Dependencies are ``async`` even where they await nothing: FastAPI runs a plain
+# ``def`` dependency in its thread pool, a round trip to a thread on every request.
+async def _state(request: Request) -> AppState:
     return request.app.state.agent
 
 
@@ -73,7 +75,7 @@ async def _tenant(
 CurrentTenant = Annotated[str, Depends(_tenant)]
 
 
-def _conversation_id(conversation_id: Annotated[str, Path()]) -> str:
+async def _conversation_id(conversation_id: Annotated[str, Path()]) -> str:
     # Any malformed id (too long included) is one no conversation has: 404, like
     # an unknown one, rather than a 422 that tells ids apart by shape.
     if not is_valid_conversation_id(conversation_id):

@@ -238,7 +238,7 @@ class LLMActivities:
             slot = ev.model_slot(index, repair, self._config.max_repairs)
             mid = ev.message_id(ctx.seq, attempt, slot)
             stream = TextStream(self._sink, ctx.conversation_id, ctx.seq, mid)
-            await stream.start()
+            stream.start()
             try:
                 reply = await self._call(
                     "plan", self._models[index], messages, tools, stream, tally
@@ -249,6 +249,9 @@ class LLMActivities:
                 voided.append(mid)
                 if not isinstance(exc, ModelUnavailable) or index == len(self._models) - 1:
                     raise
+            except BaseException:  # given up: no late delta may follow the workflow's close
+                stream.cancel()
+                raise
         raise AssertionError("unreachable: the last model raises")
 
     async def _call_with_fallbacks(

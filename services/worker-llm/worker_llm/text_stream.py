@@ -2,11 +2,15 @@
 
 Deltas are a fast path: the workflow's ``agent_message`` repeats the whole
 text, so a write the log refuses is skipped (with one warning) rather than
-failing the model call.
+failing the model call. Writes are pipelined: the model's stream is read on
+while one write is in flight, and what arrives meanwhile goes out in the
+next, so a reply costs a few round trips to Redis, not one per delta, and
+none of them holds up the reading.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 
@@ -23,7 +27,8 @@ class TextStream:
 
     The first delta is sent at once; later ones are flushed when ``min_chars``
     are buffered or ``max_delay`` seconds have passed, bounding the event rate
-    for very chatty models.
+    for very chatty models. ``finish`` and ``void`` return once everything is
+    written; ``cancel`` drops what is not (the call was given up).
     """
 
     def __init__(
@@ -42,10 +47,13 @@ class TextStream:
         self._index = 0
         self._last_flush = time.monotonic()
         self._warned = False
+        self._queued: list[ConversationEvent] = []
+        self._writing: asyncio.Task[None] | None = None
         self.text = ""
 
-    async def start(self) -> None:
-        await self._publish(ev.text_start(self._seq, self.message_id))
+    def start(self) -> None:
+        """Queue the start: it is written while the model call goes out."""
+        self._queue(ev.text_start(self._seq, self.message_id))
 
     async def add(self, delta: str) -> None:
         self._buffer += delta
@@ -63,21 +71,44 @@ class TextStream:
             self._index += 1
             self._buffer = ""
             self._last_flush = time.monotonic()
-            await self._publish(event)
+            self._queue(event)
 
     async def finish(self, final_text: str) -> None:
         """Stream whatever ``final_text`` adds to what was streamed, then end."""
         if final_text.startswith(self.text):
             await self.add(final_text[len(self.text) :])
         await self.flush()
-        await self._publish(ev.text_end(self._seq, self.message_id))
+        self._queue(ev.text_end(self._seq, self.message_id))
+        await self._written()
 
     async def void(self) -> None:
         """This text will not be used (the reply is being repaired): close and void it."""
         await self.flush()
-        await self._publish(*ev.close_messages(self._seq, [self.message_id]))
+        self._queue(*ev.close_messages(self._seq, [self.message_id]))
+        await self._written()
 
-    async def _publish(self, *events: ConversationEvent) -> None:
+    def cancel(self) -> None:
+        """Write nothing more: the workflow closes the message once the call is given up."""
+        self._queued.clear()
+        if self._writing is not None:
+            self._writing.cancel()
+
+    def _queue(self, *events: ConversationEvent) -> None:
+        self._queued += events
+        if self._writing is None or self._writing.done():
+            self._writing = asyncio.create_task(self._write_queued())
+
+    async def _written(self) -> None:
+        if self._writing is not None:
+            await self._writing
+
+    async def _write_queued(self) -> None:
+        """One write at a time, in order, each taking all that queued up meanwhile."""
+        while self._queued:
+            batch, self._queued = self._queued, []
+            await self._publish(batch)
+
+    async def _publish(self, events: list[ConversationEvent]) -> None:
         if not await publish_quietly(self._sink, self._conversation_id, events):
             if not self._warned:
                 log.warning("event log unavailable; streaming of %s skipped", self.message_id)
