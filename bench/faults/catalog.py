@@ -93,13 +93,14 @@ CATALOG: tuple[Fault, ...] = (
     Fault("client retries every request", 0, retry_all=True),
 )
 
-#: the CI version: one kill of each process, one model fault, the retrying client
+#: the CI version: one kill of each process, a network cut, one model fault, the retrying client
 SHORT: tuple[Fault, ...] = (
     Fault("kill -9 worker-llm", 1, _kill("worker-llm")),
     Fault("kill -9 worker-tools", 1, _kill("worker-tools")),
     Fault("kill -9 gateway", 1, _kill("api")),
     Fault("kill -9 redis (no persistence: wiped)", 1, _restart_redis(False)),
     Fault("kill -9 temporal dev server", 1, _restart_temporal),
+    Fault("network cut services-redis 5s", 1, _cut_redis),
     Fault("llm cut stream", 1, _model(_CUT, _CUT)),
     Fault("client retries every request", 0, retry_all=True),
 )

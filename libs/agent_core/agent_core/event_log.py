@@ -26,6 +26,7 @@ from redis.exceptions import RedisError
 
 from agent_core.errors import EventLogUnavailable
 from agent_core.models import EventRecord
+from agent_core.redis_options import connection_options
 
 __all__ = ["WAKE_CHANNEL", "EventLog", "LoggedEvent", "conversation_of", "stream_key"]
 
@@ -119,6 +120,7 @@ class EventLog:
             socket_timeout=5,
             max_connections=max_connections,
             timeout=10,
+            **connection_options(),
         )
         self._redis = aioredis.Redis(connection_pool=pool)
         self._append = self._redis.register_script(_APPEND)

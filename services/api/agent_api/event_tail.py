@@ -35,6 +35,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from agent_core.event_log import WAKE_CHANNEL, EventLog, LoggedEvent, conversation_of
+from agent_core.redis_options import connection_options
 
 __all__ = ["EventTail", "IsClosed", "Watch"]
 
@@ -110,7 +111,11 @@ class Watch:
 class EventTail:
     def __init__(self, redis_url: str, log_: EventLog, closed_check_seconds: float = 30.0) -> None:
         self._redis = aioredis.from_url(
-            redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
+            redis_url,
+            decode_responses=True,
+            socket_connect_timeout=2,
+            health_check_interval=10,
+            **connection_options(),
         )
         self._log = log_
         self._closed_check_seconds = closed_check_seconds
@@ -214,6 +219,10 @@ class EventTail:
             except RedisError:
                 # Redis is away: the wake-ups that come back with it may already be
                 # spent, so this feed reads again until it gets through
+                await asyncio.sleep(_RETRY_SECONDS)
+                continue
+            except Exception:  # a driver's surprise must not leave the streams waiting
+                log.exception("event tail: reading %s failed; reading again", conversation_id)
                 await asyncio.sleep(_RETRY_SECONDS)
                 continue
             feed.add(entries)

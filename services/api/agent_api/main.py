@@ -33,6 +33,7 @@ from agent_core.conversation_client import ConversationClient
 from agent_core.event_log import EventLog
 from agent_core.models import TaskQueues
 from agent_core.object_store import open_object_store
+from agent_core.redis_options import connection_options
 from agent_core.settings import Settings
 from agent_core.temporal_client import connect_temporal
 
@@ -72,8 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _announce(settings, keys)
         redis = aioredis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=2
-        )
+            settings.redis_url, decode_responses=True, socket_connect_timeout=2,
+            **connection_options(),
+        )  # fmt: skip
         queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
         async with (
             open_object_store(settings) as store,
