@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.faults.batch import MUST_BE_ZERO, BatchResult, run_batch
-from bench.faults.canaries import NOT_SET, Canaries
+from bench.faults.canaries import Canaries
 from bench.faults.catalog import Fault
 from bench.faults.exposure import scan
 from bench.faults.stack import open_stack
@@ -83,7 +83,6 @@ async def run_campaign(faults: tuple[Fault, ...], conversations: int, within: fl
             "leaks": [asdict(leak) for leak in leaks],
             "searched": searched,
             "secrets": sorted(canaries.needles()),
-            "not_set": NOT_SET,
         },
         "failed": {r.fault: r.failures() for r in rows if r.failures()}
         | ({"secrets": {"secret_leaks": len(leaks)}} if leaks else {}),

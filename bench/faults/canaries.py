@@ -3,10 +3,10 @@
 Each secret the services read (``SecretStr`` fields of ``Settings``) gets a
 value found nowhere else, set for the campaign's stack and really used where
 it can be: the fake LLM refuses any other ``LLM_API_KEY``, and the clients
-authenticate with the ``API_KEYS`` keys. ``TEMPORAL_API_KEY`` is left out:
-setting it turns TLS on (``tls_config``), which the dev server does not
-speak. Afterwards every log, workflow history, Redis value, object-store
-file and error body the campaign saw is searched for each value.
+authenticate with the ``API_KEYS`` keys; ``TEMPORAL_API_KEY`` goes to the
+dev server (which ignores it) over plain gRPC (``TEMPORAL_TLS=false``).
+Afterwards every log, workflow history, Redis value, object-store file and
+error body the campaign saw is searched for each value.
 """
 
 from __future__ import annotations
@@ -18,9 +18,6 @@ from dataclasses import dataclass, field
 from agent_core.settings import Settings
 
 __all__ = ["Canaries", "SecretLeak"]
-
-#: secrets that cannot be set against a dev server, and why (reported, not searched)
-NOT_SET = {"temporal_api_key": "turns TLS on; the dev server speaks plain gRPC"}
 
 
 @dataclass(frozen=True)
@@ -40,14 +37,17 @@ class Canaries:
     def __post_init__(self) -> None:
         tag = uuid.uuid4().hex[:10]
         for name, info in Settings.model_fields.items():
-            if "SecretStr" in str(info.annotation) and name not in NOT_SET:
+            if "SecretStr" in str(info.annotation):
                 self.values[name] = f"canary-{name.replace('_', '-')}-{tag}"
         self.api_keys = {t: f"canary-key-{uuid.uuid4().hex}" for t in self.tenants}
         self.values["api_keys"] = ",".join(f"{k}:{t}" for t, k in self.api_keys.items())
 
     def env(self) -> dict[str, str]:
-        """The settings as environment variables for the stack."""
-        return {name.upper(): value for name, value in self.values.items()}
+        """The settings as environment variables for the stack (the dev server
+        speaks plain gRPC, so the Temporal API key goes without TLS)."""
+        return {name.upper(): value for name, value in self.values.items()} | {
+            "TEMPORAL_TLS": "false"
+        }
 
     def needles(self) -> dict[str, bytes]:
         """What to search for: each value, and each API key on its own."""

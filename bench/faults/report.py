@@ -40,8 +40,10 @@ def text_table(outcome: dict[str, Any]) -> str:
     ]
     secrets = outcome["secrets"]
     lines.append("")
-    lines.append(f"secret leaks: {len(secrets['leaks'])} (searched {secrets['searched']}; "
-                 f"not set: {', '.join(secrets['not_set'])})")  # fmt: skip
+    lines.append(
+        f"secret leaks: {len(secrets['leaks'])} of {len(secrets['secrets'])} canary values "
+        f"(searched {secrets['searched']})"
+    )
     for leak in secrets["leaks"][:20]:
         lines.append(f"  {leak['secret']} in {leak['where']}")
     lines.append("")

@@ -22,6 +22,12 @@ def test_api_key_implies_tls() -> None:
     assert tls_config(Settings(temporal_api_key="secret-key")) is True
 
 
+def test_tls_set_either_way_wins_over_the_api_key() -> None:
+    key = "secret-key"
+    assert tls_config(Settings(temporal_api_key=key, temporal_tls=False)) is False
+    assert tls_config(Settings(temporal_tls=True)) is True
+
+
 def test_mtls_reads_the_client_certificate(tmp_path: Path) -> None:
     cert, key, ca = (tmp_path / n for n in ("client.pem", "client.key", "ca.pem"))
     cert.write_bytes(b"CERT")

@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     temporal_address: str = "localhost:7233"
     temporal_namespace: str = "default"
     temporal_api_key: SecretStr | None = None
-    temporal_tls: bool = False
+    # unset: TLS exactly when an API key is set; false: plain even with a key (a local
+    # sidecar or proxy that terminates TLS, or a dev server)
+    temporal_tls: bool | None = None
     temporal_tls_cert: Path | None = None
     temporal_tls_key: Path | None = None
     temporal_tls_ca: Path | None = None

@@ -34,7 +34,8 @@ def data_converter(store: ObjectStore | None, threshold: int = 256 * 1024) -> Da
 
 
 def tls_config(settings: Settings) -> TLSConfig | bool:
-    """mTLS when a client cert is given, server TLS for API keys or ``TEMPORAL_TLS``."""
+    """mTLS when a client cert is given; else ``TEMPORAL_TLS`` if set, else server
+    TLS exactly when an API key is set."""
     if settings.temporal_tls_cert and settings.temporal_tls_key:
         ca = settings.temporal_tls_ca.read_bytes() if settings.temporal_tls_ca else None
         return TLSConfig(
@@ -42,7 +43,9 @@ def tls_config(settings: Settings) -> TLSConfig | bool:
             client_private_key=settings.temporal_tls_key.read_bytes(),
             server_root_ca_cert=ca,
         )
-    return settings.temporal_tls or settings.temporal_api_key is not None
+    if settings.temporal_tls is not None:
+        return settings.temporal_tls
+    return settings.temporal_api_key is not None
 
 
 def _runtime(settings: Settings) -> Runtime | None:
