@@ -7,14 +7,23 @@ scripts the model's replies.
 
 from __future__ import annotations
 
+import uuid
+
+import pytest
+
 from agent_core.models import ConversationStatus
 from tests.support.stack import WHOLE_TRIP, agent_stack
 
 S = ConversationStatus
 
 
-async def test_travel_conversation_with_confirmations(client, fake_llm, redis_url):
-    async with agent_stack(client, fake_llm, redis_url) as stack:
+@pytest.mark.parametrize(
+    "llm_queue",
+    ["", f"llm-{uuid.uuid4().hex[:8]}"],
+    ids=["model calls on the workflow queue", "model calls on their own queue"],
+)
+async def test_travel_conversation_with_confirmations(client, fake_llm, redis_url, llm_queue):
+    async with agent_stack(client, fake_llm, redis_url, llm_task_queue=llm_queue) as stack:
         cid = await stack.start("travel", WHOLE_TRIP)
         for tool in ("find_events", "search_flights", "create_invoice"):
             snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)

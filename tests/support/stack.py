@@ -90,7 +90,7 @@ def stack_settings(client: Client, fake: FakeLLM, redis_url: str, **overrides: A
     values: dict[str, Any] = {
         "temporal_address": client.service_client.config.target_host,
         "workflow_task_queue": f"wf-{suffix}",
-        "llm_task_queue": f"llm-{suffix}",
+        "llm_task_queue": "",  # as shipped: model calls on the workflow's queue, eager
         "tools_task_queue": f"tools-{suffix}",
         "llm_model": "openai/fake-agent",
         "llm_api_base": fake.api_base,
