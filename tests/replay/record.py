@@ -253,10 +253,6 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ),
     # a goal with MCP tools (patch "mcp-tools"); replayed with the same MCP file
     ("conversation_mcp_tools", mcp_tools, {}),
-    # events queued before a model call ride in its input (patch "events-with-the-model-call"),
-    # also through stops and interrupts, which cancel the call that holds them
-    ("conversation_events_with_the_call_travel", travel_with_confirmations, {}),
-    ("conversation_events_with_the_call_stop_and_interrupt", stop_and_interrupt, {}),
 ]
 
 

@@ -50,9 +50,6 @@ def test_histories_are_checked_in() -> None:
         "conversation_transcript_archive_run1",  # a page archived (patch "transcript-archive")
         "conversation_transcript_archive_run2",  # the run after, carrying the recent part
         "conversation_mcp_tools",  # a goal's MCP tools listed (patch "mcp-tools") and run
-        # events queued before a model call written by it (patch "events-with-the-model-call")
-        "conversation_events_with_the_call_travel",
-        "conversation_events_with_the_call_stop_and_interrupt",
     } <= names
     assert sum(1 for n in names if n.startswith("conversation_continue_as_new_run")) >= 2
 
