@@ -1,4 +1,5 @@
-"""The connection options every Redis client of the services is made with.
+"""The connection options of the services' Redis clients that send commands (the
+event log, the rate limiter; the gateway's subscription makes itself again).
 
 A pooled connection that Redis (or the network) reset while it sat idle is
 found broken only when the next command is written to it. redis-py then

@@ -35,7 +35,6 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from agent_core.event_log import WAKE_CHANNEL, EventLog, LoggedEvent, conversation_of
-from agent_core.redis_options import connection_options
 
 __all__ = ["EventTail", "IsClosed", "Watch"]
 
@@ -110,12 +109,10 @@ class Watch:
 
 class EventTail:
     def __init__(self, redis_url: str, log_: EventLog, closed_check_seconds: float = 30.0) -> None:
+        # no retry options here: a subscription that fails is made again by ``_run``
+        # (a silent reconnect inside redis-py would hide the wake-ups it missed)
         self._redis = aioredis.from_url(
-            redis_url,
-            decode_responses=True,
-            socket_connect_timeout=2,
-            health_check_interval=10,
-            **connection_options(),
+            redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
         )
         self._log = log_
         self._closed_check_seconds = closed_check_seconds
@@ -185,6 +182,10 @@ class EventTail:
                         connection.deregister_connect_callback(self._refresh_all)
             except RedisError:
                 log.warning("event tail: Redis unreachable; subscribing again")
+                await asyncio.sleep(1)
+            except Exception:  # uvloop's RuntimeError on a reset connection, or a surprise:
+                # a dead subscription would leave every stream of this gateway waiting
+                log.exception("event tail: subscription failed; subscribing again")
                 await asyncio.sleep(1)
 
     async def _check_closed(self, feed: _Feed, is_closed: IsClosed) -> None:
