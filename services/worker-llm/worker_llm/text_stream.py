@@ -63,9 +63,9 @@ class TextStream:
             or len(self._buffer) >= self._min_chars
             or time.monotonic() - self._last_flush >= self._max_delay
         ):
-            await self.flush()
+            self.flush()
 
-    async def flush(self) -> None:
+    def flush(self) -> None:
         if self._buffer:
             event = ev.text_delta(self._seq, self.message_id, self._index, self._buffer)
             self._index += 1
@@ -77,13 +77,13 @@ class TextStream:
         """Stream whatever ``final_text`` adds to what was streamed, then end."""
         if final_text.startswith(self.text):
             await self.add(final_text[len(self.text) :])
-        await self.flush()
+        self.flush()
         self._queue(ev.text_end(self._seq, self.message_id))
         await self._written()
 
     async def void(self) -> None:
         """This text will not be used (the reply is being repaired): close and void it."""
-        await self.flush()
+        self.flush()
         self._queue(*ev.close_messages(self._seq, [self.message_id]))
         await self._written()
 
