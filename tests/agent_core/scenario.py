@@ -12,7 +12,8 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from agent_core.models import ConversationSnapshot
+from agent_core import activity_names as act
+from agent_core.models import ConversationSnapshot, PlanTurnInput
 from durable_agent.event_stream import StreamEvent
 from fake_llm import FakeLLM, RecordedRequest
 from tests.support.stack import AgentStack
@@ -60,6 +61,20 @@ async def read_events(stack: AgentStack, conversation_id: str) -> list[StreamEve
             return events
         events += [StreamEvent.parse(e.id, e.data) for e in batch]
         after = batch[-1].id
+
+
+async def planned_call_id(stack: AgentStack, conversation_id: str) -> str:
+    """The id the newest model call in the history gives the tool call it may propose."""
+    handle = stack.conversations.handle(stack.tenant, conversation_id)
+    history = await handle.fetch_history()
+    scheduled = [
+        e.activity_task_scheduled_event_attributes
+        for e in history.events
+        if e.activity_task_scheduled_event_attributes.activity_type.name == act.PLAN_STEP
+    ]
+    converter = stack.client.data_converter
+    [plan] = await converter.decode(scheduled[-1].input.payloads, [PlanTurnInput])
+    return plan.call_id
 
 
 def deltas_of(events: list[StreamEvent], message_id: str) -> str:

@@ -8,10 +8,18 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from agent_core import events as ev
 from agent_core.errors import ErrorType
 from agent_core.models import ConversationStatus
 from fake_llm import Reply
-from tests.agent_core.scenario import agent_texts, kinds, read_events, tool_messages
+from tests.agent_core.scenario import (
+    agent_texts,
+    kinds,
+    planned_call_id,
+    read_events,
+    tool_messages,
+    wait_until,
+)
 from tests.agui.client import verify_events
 from tests.support.stack import WHOLE_TRIP, agent_stack
 
@@ -147,6 +155,48 @@ async def test_confirm_with_nothing_pending_or_the_wrong_call_is_refused(
         snap = await stack.wait_status(cid, S.AWAITING_CONFIRMATION)
     results = [m.tool_result for m in snap.transcript if m.tool_result]
     assert [r.name for r in results] == ["find_events"]
+
+
+async def test_a_decision_sent_before_the_proposal_is_made_waits_for_it(
+    client, fake_llm, redis_url
+):
+    """A client can see a proposal before the workflow has it (its publish ran in
+    a workflow task whose worker died; the retried task gets the decision before
+    the model's answer). A decision for the call the model is proposing waits for
+    the proposal instead of being refused; one for a turn that proposes nothing
+    is refused once the turn is over, as any decision with nothing pending is."""
+    fake_llm.script(
+        "plan",
+        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=1.0),
+        Reply.say("Which dates suit you?", hang_seconds=1.0),
+    )
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Melbourne in April")
+        await wait_until(lambda: kinds(fake_llm) == ["plan"])
+        call_id = await planned_call_id(stack, cid)
+        with pytest.raises(WorkflowUpdateFailedError) as other:
+            await stack.conversations.confirm(stack.tenant, cid, call_id + "-x")
+        assert other.value.cause.type == ErrorType.NOTHING_PENDING
+        decided = await stack.conversations.confirm(stack.tenant, cid, call_id)
+        assert decided.approved is True and decided.call_id == call_id
+
+        await wait_until(lambda: kinds(fake_llm) == ["plan", "plan"])
+        second = await planned_call_id(stack, cid)
+        assert second != call_id
+        with pytest.raises(WorkflowUpdateFailedError) as never_proposed:
+            await stack.conversations.reject(stack.tenant, cid, second, None)
+        assert never_proposed.value.cause.type == ErrorType.NOTHING_PENDING
+        snap = await stack.wait_status(cid, S.AWAITING_INPUT)
+        events = await read_events(stack, cid)
+    [tool] = [m for m in snap.transcript if m.role == "tool"]
+    assert tool.tool_result is not None and tool.tool_result.ok
+    assert tool.tool_call is not None and tool.tool_call.id == call_id
+    assert [e.value["name"] for e in events if e.name == "tool_started"] == ["find_events"]
+    names = [e.name for e in events]
+    decided_at = names.index(ev.CustomName.TOOL_CALL_DECIDED)
+    assert names.index(ev.CustomName.TOOL_CALL_AWAITING_CONFIRMATION) < decided_at
+    assert snap.pending_call is None
+    assert verify_events([e.data for e in events])["ok"]
 
 
 async def test_end_chat_completes_the_workflow_and_refuses_later_prompts(

@@ -25,6 +25,7 @@ from agent_core.conversation_ids import workflow_id
 from agent_core.models import BusyPolicy, ConversationSnapshot, ConversationStatus, ToolPolicy
 from agent_core.registry import use_mcp
 from fake_llm import FakeLLM, Reply
+from tests.agent_core.scenario import kinds, planned_call_id, wait_until
 from tests.support.dev_server import start_dev_server
 from tests.support.mcp_servers import notes_keeper_file
 from tests.support.stack import WHOLE_TRIP, AgentStack, agent_stack
@@ -212,6 +213,26 @@ async def idle_timeouts(stack: AgentStack) -> str:
     return cid
 
 
+async def decision_before_proposal(stack: AgentStack) -> str:
+    """A confirm sent while the model call making the proposal is in flight (it
+    waits for the proposal), a reject for a turn that proposes nothing, end."""
+    stack.fake.script(
+        "plan",
+        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=1.0),
+        Reply.say("Which dates suit you?", hang_seconds=1.0),
+    )
+    cid = await stack.start("travel", "An event in Melbourne in April")
+    for made in (1, 2):
+        await wait_until(lambda made=made: kinds(stack.fake).count("plan") == made)
+        call_id = await planned_call_id(stack, cid)
+        with contextlib.suppress(Exception):  # the second proposes nothing: refused
+            await stack.conversations.confirm(stack.tenant, cid, call_id)
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
 # Recorded with ConversationWorkflow; the files without the prefix are the 0.1
 # AgentWorkflow's, recorded before it was frozen.
 SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
@@ -253,6 +274,8 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ),
     # a goal with MCP tools (patch "mcp-tools"); replayed with the same MCP file
     ("conversation_mcp_tools", mcp_tools, {}),
+    # decisions accepted while the model call that makes the proposal is in flight
+    ("conversation_decision_before_proposal", decision_before_proposal, {}),
 ]
 
 

@@ -33,9 +33,11 @@ V = TypeVar("V")
 @dataclass
 class TurnInFlight:
     """The model call in flight. A stop or an interrupt marks it; the run loop
-    then cancels the call (letting the cancellation settle) and voids its text."""
+    then cancels the call (letting the cancellation settle) and voids its text.
+    ``call_id`` is the id a tool call it proposes will have."""
 
     seq: int
+    call_id: str | None = None
     stop: StopTurnResult | None = None  # the answer the stop that marked it got
     interrupted: bool = False
 

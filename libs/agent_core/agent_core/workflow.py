@@ -12,9 +12,10 @@ and close an idle conversation. Whether a proposal waits for the user is its
 tool's approval policy (``approval``): the registry's, read with the config,
 or the conversation's override. A goal's MCP tools are listed by the tools
 worker (an activity, so their schemas are in history) before its first turn.
-The user confirms, rejects or edits a proposal; an approved ``switch_goal``
-(or the ``switch_goal`` update) moves the conversation to another goal, in
-the workflow, for the turns after it.
+The user confirms, rejects or edits a proposal (a decision that arrives while
+the model call that makes it is still in flight waits for it); an approved
+``switch_goal`` (or the ``switch_goal`` update) moves the conversation to
+another goal, in the workflow, for the turns after it.
 
 Every event that records a state change is written here, in the order the
 workflow decided it, as AG-UI runs: a run opens with the first event after
@@ -222,16 +223,16 @@ class ConversationWorkflow:
             raise refusal
 
     @workflow.update
-    def confirm_tool(self, input: ToolDecisionInput) -> ToolDecisionResult:
-        return self._decide(input, approved=True)
+    async def confirm_tool(self, input: ToolDecisionInput) -> ToolDecisionResult:
+        return await self._decide_when_proposed(input, approved=True)
 
     @confirm_tool.validator
     def _check_confirm(self, input: ToolDecisionInput) -> None:
         self._check_decision(input)
 
     @workflow.update
-    def reject_tool(self, input: ToolDecisionInput) -> ToolDecisionResult:
-        return self._decide(input, approved=False)
+    async def reject_tool(self, input: ToolDecisionInput) -> ToolDecisionResult:
+        return await self._decide_when_proposed(input, approved=False)
 
     @reject_tool.validator
     def _check_reject(self, input: ToolDecisionInput) -> None:
@@ -267,18 +268,22 @@ class ConversationWorkflow:
             raise ApplicationError("no turn is running", type=ErrorType.NOTHING_RUNNING)
 
     @workflow.update
-    def edit_tool(self, input: ToolEditInput) -> ToolDecisionResult:
+    async def edit_tool(self, input: ToolEditInput) -> ToolDecisionResult:
         """Approve the pending call with the user's arguments instead of the proposed ones."""
-        return self._decide(input, approved=True, edited_args=input.args)
+        return await self._decide_when_proposed(input, approved=True, edited_args=input.args)
 
     @edit_tool.validator
     def _check_edit(self, input: ToolEditInput) -> None:
         self._check_decision(input)
+        if not self._awaiting_proposal(input.call_id):
+            self._check_edited_args(input.args)
+
+    def _check_edited_args(self, args: dict[str, Any]) -> None:
         call = self._state.pending_call
         assert call is not None  # _check_decision refuses a decision with nothing pending
         listed = self._state.mcp_tools.get(call.name)
         schema = listed.parameters if listed is not None else None
-        problems = approval.edit_problems(call.name, input.args, schema)
+        problems = approval.edit_problems(call.name, args, schema)
         if problems:
             raise ApplicationError(
                 f"the edited arguments do not fit {call.name}: " + "; ".join(problems),
@@ -413,7 +418,8 @@ class ConversationWorkflow:
         self._set_status(seq, ConversationStatus.THINKING)
         try:
             await self._list_mcp_tools()
-            step = await self._plan(seq, allow_refusal=from_user)
+            turn.call_id = f"call-{workflow.uuid4().hex}"
+            step = await self._plan(seq, turn.call_id, allow_refusal=from_user)
         finally:
             if self._given_up(turn):  # close what the model call left open
                 self._emit(*ev.close_messages(seq, self._attempt_messages(seq)))
@@ -565,10 +571,10 @@ class ConversationWorkflow:
 
     # ---- activities ----------------------------------------------------------------------
 
-    async def _plan(self, seq: int, allow_refusal: bool) -> AgentStep:
+    async def _plan(self, seq: int, call_id: str, allow_refusal: bool) -> AgentStep:
         plan_input = PlanTurnInput(
             context=self._context(seq),
-            call_id=f"call-{workflow.uuid4().hex}",
+            call_id=call_id,
             show_confirm=self._config.show_confirm,
             allow_refusal=allow_refusal,
             withheld_tools=approval.withheld_tools(self._config, self._state.tool_policies),
@@ -906,6 +912,8 @@ class ConversationWorkflow:
 
     def _check_decision(self, input: ToolDecisionInput) -> None:
         self._refuse_if_ended()
+        if self._awaiting_proposal(input.call_id):
+            return  # the handler waits for the proposal (see _decide_when_proposed)
         state = self._state
         if state.pending_call is None or state.decision is not None:
             raise ApplicationError(
@@ -916,6 +924,33 @@ class ConversationWorkflow:
                 f"tool call {input.call_id!r} is not the one waiting",
                 type=ErrorType.NOTHING_PENDING,
             )
+
+    def _awaiting_proposal(self, call_id: str) -> bool:
+        """The model call in flight will name its proposal ``call_id``, not made yet."""
+        turn, pending = self._turn, self._state.pending_call
+        return (
+            turn is not None
+            and turn.call_id == call_id
+            and (pending is None or pending.id != call_id)
+        )
+
+    async def _decide_when_proposed(
+        self,
+        input: ToolDecisionInput,
+        approved: bool,
+        edited_args: dict[str, Any] | None = None,
+    ) -> ToolDecisionResult:
+        """Decide the proposal, first waiting for it if the model call in flight is
+        making it. A client can see a proposal before the workflow has it: the
+        publish ran in a workflow task whose worker died before completing it, and
+        the retried task delivers the decision before the model's answer. Once the
+        turn is over, the decision is checked as the validator checks it."""
+        if self._awaiting_proposal(input.call_id):
+            await workflow.wait_condition(lambda: not self._awaiting_proposal(input.call_id))
+            self._check_decision(input)
+            if edited_args is not None:
+                self._check_edited_args(edited_args)
+        return self._decide(input, approved, edited_args)
 
     def _decide(
         self,
