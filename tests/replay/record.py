@@ -276,6 +276,10 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ("conversation_mcp_tools", mcp_tools, {}),
     # decisions accepted while the model call that makes the proposal is in flight
     ("conversation_decision_before_proposal", decision_before_proposal, {}),
+    # events queued before a model call ride in its input (patch "events-with-the-model-call"),
+    # also through stops and interrupts, which cancel the call that holds them
+    ("conversation_events_with_the_call_travel", travel_with_confirmations, {}),
+    ("conversation_events_with_the_call_stop_and_interrupt", stop_and_interrupt, {}),
 ]
 
 

@@ -400,6 +400,9 @@ class PlanTurnInput(_Model):
     withheld_tools: list[str] = Field(default_factory=list)
     # the goal's MCP tools as the tools worker listed them (native ones come from the registry)
     mcp_tools: list[McpTool] = Field(default_factory=list)
+    # the workflow's events not yet in the log, for the call to write before it asks
+    # the model (best effort: the workflow's next batch repeats them)
+    events: list[EventRecord] = Field(default_factory=list)
 
 
 class AgentStep(_Model):

@@ -100,6 +100,9 @@ _PLAN_FAILED = "Something went wrong while I was thinking. Please send your mess
 _TOOL_BROKEN = "the tool could not be run (it kept failing); it did not complete"
 _ENDED_UNANSWERED = "The conversation was ended before I could answer this message."
 _ONE_BATCH_PER_TASK = "one-publish-batch-per-task"  # patch: conversations before it replay
+# the events queued before a model call ride in its input: histories before it replay
+# the local activity that wrote them
+_EVENTS_WITH_THE_CALL = "events-with-the-model-call"
 _UNDECIDED = "no decision came in time"
 # the idle and confirmation timers: histories recorded before them wait without one
 _TIMERS_PATCH = "idle-timers"
@@ -132,6 +135,7 @@ class ConversationWorkflow:
         self._turns_this_run = 0
         self._updates_this_run = 0
         self._outbox: list[ev.ConversationEvent] = []
+        self._handed: list[ev.ConversationEvent] = []  # written by the model call in flight
         self._publishing = False
         self._closing = False
         self._housekeeping: asyncio.Task[None] | None = None
@@ -572,6 +576,7 @@ class ConversationWorkflow:
     # ---- activities ----------------------------------------------------------------------
 
     async def _plan(self, seq: int, call_id: str, allow_refusal: bool) -> AgentStep:
+        handed = self._hand_over()
         plan_input = PlanTurnInput(
             context=self._context(seq),
             call_id=call_id,
@@ -579,6 +584,7 @@ class ConversationWorkflow:
             allow_refusal=allow_refusal,
             withheld_tools=approval.withheld_tools(self._config, self._state.tool_policies),
             mcp_tools=self._offered_mcp_tools(),
+            events=[e.record() for e in handed],
         )
         try:
             return await workflow.execute_activity(
@@ -586,6 +592,23 @@ class ConversationWorkflow:
             )
         except ActivityError:
             return AgentStep(next="question", response=_PLAN_FAILED, error="plan_failed")
+        finally:
+            self._outbox[:0], self._handed = handed, []
+
+    def _hand_over(self) -> list[ev.ConversationEvent]:
+        """The queued events, for the model call to write before it asks the model: it
+        is dispatched eagerly to this worker, so the task that schedules it needs no
+        local activity (one less round trip before the 202 and the first token).
+        While the call runs, every batch the workflow writes repeats them first, so
+        nothing overtakes them; after it they are queued again, since the call wrote
+        them best effort (keys make each repeat a no-op). Not while a batch is being
+        written: the call could write its events before that batch's."""
+        eager = self._llm_queue == workflow.info().task_queue
+        patched = self._outbox and eager and workflow.patched(_EVENTS_WITH_THE_CALL)
+        if not patched or self._publishing:
+            return []
+        self._handed, self._outbox = self._outbox, []
+        return self._handed
 
     async def _list_mcp_tools(self) -> None:
         """List the tools of the goal's MCP servers not listed yet, on the tools
@@ -774,7 +797,9 @@ class ConversationWorkflow:
                 # the same pass as this loop): its events join this batch instead of
                 # costing a local activity of their own.
                 await workflow.wait_condition(lambda: True)
-            batch, self._outbox = self._outbox, []
+            if not self._outbox:  # the model call took them (_hand_over)
+                continue
+            batch, self._outbox = [*self._handed, *self._outbox], []
             self._publishing = True
             try:
                 await workflow.execute_local_activity(

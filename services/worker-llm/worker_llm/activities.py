@@ -27,6 +27,7 @@ from agent_core import events as ev
 from agent_core.chat_model import ChatModel, ModelReply
 from agent_core.errors import (
     ErrorType,
+    EventLogUnavailable,
     ModelAuthError,
     ModelBadRequest,
     ModelError,
@@ -38,6 +39,7 @@ from agent_core.metrics import LLM_CALLS, LLM_LATENCY, LLM_TOKENS, TURNS
 from agent_core.models import (
     AgentConfig,
     AgentStep,
+    EventRecord,
     PlanTurnInput,
     SummarizeInput,
     TokenUsage,
@@ -147,6 +149,10 @@ class LLMActivities:
         reply (empty, cut off, malformed) is repaired up to ``LLM_MAX_REPAIRS`` times."""
         ctx = input.context
         attempt = activity.info().attempt
+        # the workflow's events queued before this call go first; if the log refused
+        # them, nothing is streamed (no text may precede them): the workflow sends
+        # the answer whole, after them
+        silent = not await self._write_handed(ctx, input.events)
         await self._void_earlier_attempts(ctx, attempt)
         can_switch = SWITCH_GOAL_TOOL not in input.withheld_tools
         tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools, input.mcp_tools)
@@ -158,7 +164,7 @@ class LLMActivities:
         for repair in range(self._config.max_repairs + 1):
             try:
                 reply, first, stream = await self._answer(
-                    ctx, attempt, repair, first, messages, tools, tally, voided
+                    ctx, attempt, repair, first, messages, tools, tally, voided, silent
                 )
             except ModelError as exc:
                 code = self._error_code(exc, ctx)
@@ -186,7 +192,7 @@ class LLMActivities:
             )
             return step.model_copy(
                 update={
-                    "message_id": stream.message_id,
+                    "message_id": None if silent else stream.message_id,
                     "stale_messages": stale + voided,
                     "model": tally.model,
                     "usage": tally.usage,
@@ -229,6 +235,7 @@ class LLMActivities:
         tools: list[dict[str, Any]],
         tally: _Tally,
         voided: list[str],
+        silent: bool = False,
     ) -> tuple[ModelReply, int, TextStream]:
         """One reply, streamed, from the first model (from ``first`` on) that is
         available. Each model streams under a message id of its own, and the text of
@@ -237,7 +244,7 @@ class LLMActivities:
         for index in range(first, len(self._models)):
             slot = ev.model_slot(index, repair, self._config.max_repairs)
             mid = ev.message_id(ctx.seq, attempt, slot)
-            stream = TextStream(self._sink, ctx.conversation_id, ctx.seq, mid)
+            stream = TextStream(self._sink, ctx.conversation_id, ctx.seq, mid, silent=silent)
             stream.start()
             try:
                 reply = await self._call(
@@ -316,6 +323,16 @@ class LLMActivities:
         if isinstance(exc, ModelUnavailable) and activity.info().attempt < ctx.max_attempts:
             raise _retry(str(exc)) from None
         return ErrorType.MODEL_UNAVAILABLE
+
+    async def _write_handed(self, ctx: TurnContext, events: list[EventRecord]) -> bool:
+        """Write the workflow's events queued before this call (best effort: the
+        workflow's next batch repeats them); False when the log refused them."""
+        if events:
+            try:
+                await self._sink.publish(ctx.conversation_id, events)
+            except EventLogUnavailable:
+                return False
+        return True
 
     async def _void_earlier_attempts(self, ctx: TurnContext, attempt: int) -> None:
         """Close and void what earlier attempts of this call streamed (if anything)."""

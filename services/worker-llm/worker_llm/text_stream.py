@@ -28,7 +28,8 @@ class TextStream:
     The first delta is sent at once; later ones are flushed when ``min_chars``
     are buffered or ``max_delay`` seconds have passed, bounding the event rate
     for very chatty models. ``finish`` and ``void`` return once everything is
-    written; ``cancel`` drops what is not (the call was given up).
+    written; ``cancel`` drops what is not (the call was given up). A ``silent``
+    stream writes nothing.
     """
 
     def __init__(
@@ -39,6 +40,7 @@ class TextStream:
         message_id: str,
         min_chars: int = 24,
         max_delay: float = 0.05,
+        silent: bool = False,
     ) -> None:
         self._sink, self._conversation_id, self._seq = sink, conversation_id, seq
         self.message_id = message_id
@@ -49,6 +51,7 @@ class TextStream:
         self._warned = False
         self._queued: list[ConversationEvent] = []
         self._writing: asyncio.Task[None] | None = None
+        self._silent = silent  # write nothing: the workflow sends the text whole
         self.text = ""
 
     def start(self) -> None:
@@ -94,6 +97,8 @@ class TextStream:
             self._writing.cancel()
 
     def _queue(self, *events: ConversationEvent) -> None:
+        if self._silent:
+            return
         self._queued += events
         if self._writing is None or self._writing.done():
             self._writing = asyncio.create_task(self._write_queued())
