@@ -295,6 +295,36 @@ async def test_a_message_instead_of_a_decision_withdraws_the_proposal_visibly(
     assert verify_events([e.data for e in events])["ok"]
 
 
+async def test_a_proposal_made_while_a_message_waits_is_withdrawn_when_it_is_taken(
+    client, fake_llm, redis_url
+):
+    """A message queued while the model was making a proposal is sent instead of
+    deciding it, too (the user had not seen it, or saw it from a workflow task
+    that died): its turn withdraws the proposal, which can no longer be confirmed."""
+    fake_llm.script(
+        "plan",
+        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=1.0),
+        "Sydney it is. Which month?",
+    )
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "An event in Melbourne in April")
+        await wait_until(lambda: kinds(fake_llm) == ["plan"])
+        call_id = await planned_call_id(stack, cid)
+        await stack.conversations.send(stack.tenant, cid, "Actually, make it Sydney")
+        snap = await stack.wait_for(cid, lambda s: len(agent_texts(s)) == 2)
+        with pytest.raises(WorkflowUpdateFailedError) as stale:
+            await stack.conversations.confirm(stack.tenant, cid, call_id)
+        events = await read_events(stack, cid)
+    assert stale.value.cause.type == ErrorType.NOTHING_PENDING
+    assert snap.pending_call is None and snap.status is S.AWAITING_INPUT
+    [withdrawn] = [e for e in events if e.name == "tool_call_withdrawn"]
+    assert withdrawn.value["toolCallId"] == call_id
+    names = [e.name or e.type for e in events]
+    proposed = names.index(ev.CustomName.TOOL_CALL_AWAITING_CONFIRMATION)
+    assert proposed < names.index("tool_call_withdrawn") < names.index("agent_message", proposed)
+    assert verify_events([e.data for e in events])["ok"]
+
+
 async def test_a_message_sent_while_the_final_step_is_made_is_answered(client, fake_llm, redis_url):
     fake_llm.script(
         "plan",

@@ -233,6 +233,24 @@ async def decision_before_proposal(stack: AgentStack) -> str:
     return cid
 
 
+async def message_while_proposing(stack: AgentStack) -> str:
+    """A message sent while the model makes a proposal: its turn withdraws it
+    (patch "withdraw-superseded-proposal"), then end."""
+    stack.fake.script(
+        "plan",
+        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=1.0),
+        "Sydney it is. Which month?",
+    )
+    cid = await stack.start("travel", "An event in Melbourne in April")
+    await wait_until(lambda: kinds(stack.fake) == ["plan"])
+    await stack.conversations.send(stack.tenant, cid, "Actually, make it Sydney")
+    await wait_until(lambda: kinds(stack.fake) == ["plan", "plan"])
+    await stack.wait_status(cid, S.AWAITING_INPUT)
+    await stack.conversations.end(stack.tenant, cid)
+    await stack.result(cid)
+    return cid
+
+
 # Recorded with ConversationWorkflow; the files without the prefix are the 0.1
 # AgentWorkflow's, recorded before it was frozen.
 SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
@@ -276,6 +294,7 @@ SCENARIOS: list[tuple[str, Scenario, dict[str, object]]] = [
     ("conversation_mcp_tools", mcp_tools, {}),
     # decisions accepted while the model call that makes the proposal is in flight
     ("conversation_decision_before_proposal", decision_before_proposal, {}),
+    ("conversation_message_while_proposing", message_while_proposing, {}),
     # events queued before a model call ride in its input (patch "events-with-the-model-call"),
     # also through stops and interrupts, which cancel the call that holds them
     ("conversation_events_with_the_call_travel", travel_with_confirmations, {}),

@@ -51,6 +51,7 @@ def test_histories_are_checked_in() -> None:
         "conversation_transcript_archive_run2",  # the run after, carrying the recent part
         "conversation_mcp_tools",  # a goal's MCP tools listed (patch "mcp-tools") and run
         "conversation_decision_before_proposal",  # a confirm waiting for its proposal
+        "conversation_message_while_proposing",  # patch "withdraw-superseded-proposal"
         # events queued before a model call written by it (patch "events-with-the-model-call")
         "conversation_events_with_the_call_travel",
         "conversation_events_with_the_call_stop_and_interrupt",

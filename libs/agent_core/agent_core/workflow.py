@@ -104,6 +104,9 @@ _ONE_BATCH_PER_TASK = "one-publish-batch-per-task"  # patch: conversations befor
 # the local activity that wrote them
 _EVENTS_WITH_THE_CALL = "events-with-the-model-call"
 _UNDECIDED = "no decision came in time"
+_SUPERSEDED = "the user sent a message instead of deciding"
+# a proposal made while a message waited is withdrawn when the message is taken
+_SUPERSEDED_PATCH = "withdraw-superseded-proposal"
 # the idle and confirmation timers: histories recorded before them wait without one
 _TIMERS_PATCH = "idle-timers"
 # older transcript lines archived to the object store: histories before it keep them all
@@ -188,7 +191,7 @@ class ConversationWorkflow:
         self._remember(input.request_id, seq)
         self._emit(ev.user_message(seq, input.text), run_id=input.run_id)
         if state.pending_call is not None and state.decision is None:
-            self._withdraw(seq, "the user sent a message instead of deciding")
+            self._withdraw(seq, _SUPERSEDED)
         prompt = Prompt(seq=seq, source=PromptSource.USER, text=input.text)
         if self._busy_policy(input) is BusyPolicy.INTERRUPT and self._turn is not None:
             self._turn.interrupted = True
@@ -419,6 +422,7 @@ class ConversationWorkflow:
         from_user = prompt.source is PromptSource.USER
         if from_user:
             self._state.transcript.append(Message(seq=prompt.seq, role="user", text=prompt.text))
+            self._withdraw_superseded(prompt.seq)
         self._set_status(seq, ConversationStatus.THINKING)
         try:
             await self._list_mcp_tools()
@@ -429,6 +433,13 @@ class ConversationWorkflow:
                 self._emit(*ev.close_messages(seq, self._attempt_messages(seq)))
         if not self._given_up(turn):
             self._take_step(seq, step)
+
+    def _withdraw_superseded(self, seq: int) -> None:
+        """A message that waited while the model made a proposal is sent instead of
+        deciding it, like one sent after it. Histories before the patch kept it."""
+        state = self._state
+        if state.pending_call is not None and workflow.patched(_SUPERSEDED_PATCH):
+            self._withdraw(seq, _SUPERSEDED)
 
     def _given_up(self, turn: tc.TurnInFlight) -> bool:
         return self._state.ended or turn.given_up
