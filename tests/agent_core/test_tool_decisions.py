@@ -167,8 +167,8 @@ async def test_a_decision_sent_before_the_proposal_is_made_waits_for_it(
     is refused once the turn is over, as any decision with nothing pending is."""
     fake_llm.script(
         "plan",
-        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=1.0),
-        Reply.say("Which dates suit you?", hang_seconds=1.0),
+        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=2.0),
+        Reply.say("Which dates suit you?", hang_seconds=2.0),
     )
     async with agent_stack(client, fake_llm, redis_url) as stack:
         cid = await stack.start("travel", "An event in Melbourne in April")
@@ -303,7 +303,7 @@ async def test_a_proposal_made_while_a_message_waits_is_withdrawn_when_it_is_tak
     that died): its turn withdraws the proposal, which can no longer be confirmed."""
     fake_llm.script(
         "plan",
-        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=1.0),
+        Reply.call("find_events", city="Melbourne", month="April").replace(hang_seconds=2.0),
         "Sydney it is. Which month?",
     )
     async with agent_stack(client, fake_llm, redis_url) as stack:
