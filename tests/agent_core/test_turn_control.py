@@ -142,6 +142,33 @@ async def test_reject_policy_refuses_a_message_while_the_agent_answers(client, f
     assert "hello?" not in str(snap.model_dump())
 
 
+async def test_a_new_run_is_refused_while_one_is_open_and_taken_once_it_finished(
+    client, fake_llm, redis_url
+):
+    """An AG-UI run starts only when none is open: the message that asks for a
+    new run while the agent answers is refused, and nothing of it is kept."""
+    fake_llm.script("plan", Reply.say(SLOW_TEXT, chunk_chars=8, chunk_delay=0.3), "Sure.")
+    async with agent_stack(client, fake_llm, redis_url) as stack:
+        cid = await stack.start("travel", "Melbourne in April")
+        await streamed_some(stack, cid)
+        with pytest.raises(WorkflowUpdateFailedError) as open_run:
+            await stack.conversations.send(
+                stack.tenant, cid, "too early", run_id="run-b", new_run_only=True
+            )
+        await stack.wait_status(cid, S.AWAITING_INPUT, within=30)
+        taken = await stack.conversations.send(
+            stack.tenant, cid, "now", run_id="run-c", new_run_only=True
+        )
+        snap = await stack.wait_for(cid, lambda s: len(s.transcript) == 4, within=30)
+        events = await read_events(stack, cid)
+    assert open_run.value.cause.type == ErrorType.RUN_IN_PROGRESS
+    assert taken.run_id == "run-c" and not taken.duplicate
+    assert [m.text for m in snap.transcript if m.role == "user"] == ["Melbourne in April", "now"]
+    runs = [e.data["runId"] for e in events if e.type == "RUN_STARTED"]
+    assert len(runs) == 2 and runs[1] == "run-c"
+    assert (await averify_events([e.data for e in events]))["ok"]
+
+
 async def test_a_running_tool_is_never_cut_off(client, fake_llm, redis_url):
     """No tools worker: the approved tool stays "running" until one starts."""
     fake_llm.script(
