@@ -17,19 +17,21 @@ pytestmark = pytest.mark.fast
 
 def test_the_busy_policy_refuses_only_what_it_must() -> None:
     thinking = tc.TurnInFlight(seq=7)
-    assert tc.busy_refusal(BusyPolicy.ENQUEUE, thinking, True, "r1") is None
-    assert tc.busy_refusal(BusyPolicy.REJECT, None, False, None) is None
-    assert tc.busy_refusal(BusyPolicy.INTERRUPT, thinking, False, "r1") is None
-    busy = tc.busy_refusal(BusyPolicy.REJECT, thinking, False, "r1")
+    assert tc.busy_refusal(BusyPolicy.ENQUEUE, thinking, True, "r1", 9) is None
+    assert tc.busy_refusal(BusyPolicy.REJECT, None, False, None, 9) is None
+    assert tc.busy_refusal(BusyPolicy.INTERRUPT, thinking, False, "r1", 9) is None
+    busy = tc.busy_refusal(BusyPolicy.REJECT, thinking, False, "r1", 9)
     assert busy is not None and busy.type == ErrorType.AGENT_BUSY
-    assert busy.details == ({"busy": "thinking", "run_id": "r1", "turn_seq": 7},)
+    assert busy.details == (
+        {"busy": "thinking", "run_id": "r1", "turn_seq": 7, "events_written": 9},
+    )
     for policy, kind in (
         (BusyPolicy.REJECT, ErrorType.AGENT_BUSY),
         (BusyPolicy.INTERRUPT, ErrorType.TOOL_RUNNING),
     ):
-        refusal = tc.busy_refusal(policy, None, True, None)  # a tool is never cut off
+        refusal = tc.busy_refusal(policy, None, True, None, 9)  # a tool is never cut off
         assert refusal is not None and refusal.type == kind
-        assert refusal.details == ({"busy": "running_tool"},)
+        assert refusal.details == ({"busy": "running_tool", "events_written": 9},)
 
 
 def test_a_repeated_stop_gets_the_first_answer() -> None:

@@ -7,9 +7,11 @@ turn in flight while the test acts on it.
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 
+from agent_core.models import EventRecord
 from fake_llm import Reply
 from tests.agui.client import averify_events as verify_events
 from tests.api.sse_client import read_frames
@@ -104,6 +106,44 @@ async def test_busy_policy_and_stop_over_http(client, fake_llm, redis_url):
     outcomes = [d.get("outcome") for d in data if d["type"] == "RUN_FINISHED"]
     assert outcomes[0] == {"type": "cancelled"}
     assert (await verify_events(data))["ok"]
+
+
+async def test_a_new_run_refused_by_a_workflow_behind_its_log_waits_for_it(
+    client, fake_llm, redis_url
+):
+    """A worker that dies after its workflow task wrote the end of a run leaves
+    the workflow behind its log: the retried task still has the turn in flight,
+    so a client that saw the end and starts a new run would get 409. The gateway
+    sees the log hold more events than the refusal says were written and sends
+    the message again until the workflow gets there. The dead task's write is
+    made here by hand, with the next number the workflow will give."""
+    fake_llm.script("plan", SLOW, "Sydney in May it is.")
+    async with agent_stack(client, fake_llm, redis_url, api_keys=KEYS) as stack:
+        async with gateway(stack.settings) as base, api_client(base, "key-carol") as http:
+            created = await http.post(
+                "/v1/conversations", json={"goal": "travel", "message": "Melbourne in April"}
+            )
+            cid = created.json()["id"]
+            await answering(http, cid)
+            message = {"id": "m-2", "role": "user", "content": "Sydney in May"}
+            run = {"threadId": cid, "messages": [message]}
+            early = await http.post("/v1/ag-ui/travel", json={**run, "runId": "run-early"})
+            [refused] = early.json()["error"]["details"]
+            written = refused["events_written"]
+            ahead = {"type": "CUSTOM", "name": "written_by_a_dead_task", "value": {}}
+            record = EventRecord(key="dead-task", data=json.dumps(ahead), n=written + 1)
+            await stack.events.publish(cid, [record])
+            late = await http.post("/v1/ag-ui/travel", json={**run, "runId": "run-late"})
+            body = (await http.get(f"/v1/conversations/{cid}")).json()
+
+    assert early.status_code == 409 and early.json()["error"]["code"] == "run_in_progress"
+    assert refused["run_id"] and written > 0
+    assert late.status_code == 200, late.text
+    frames = [json.loads(line[5:]) for line in late.text.splitlines() if line.startswith("data:")]
+    assert frames[0]["type"] == "RUN_STARTED" and frames[0]["runId"] == "run-late"
+    assert frames[-1]["type"] == "RUN_FINISHED" and frames[-1]["runId"] == "run-late"
+    users = [m["text"] for m in body["transcript"] if m["role"] == "user"]
+    assert users == ["Melbourne in April", "Sydney in May"]
 
 
 async def test_an_idle_conversation_closes_itself_and_stays_readable(client, fake_llm, redis_url):

@@ -199,6 +199,14 @@ class EventLog:
         )
         return [LoggedEvent.of(i, f) for i, f in entries]
 
+    async def last_number(self, conversation_id: str, position: str = "+") -> int:
+        """The workflow number (``n``) of the newest numbered entry at or before
+        ``position`` (among the 200 before it), 0 if none."""
+        for entry in await self.read_back(conversation_id, position, count=200):
+            if entry.n is not None:
+                return entry.n
+        return 0
+
     async def contains(self, conversation_id: str, entry_id: str) -> bool:
         """Whether ``entry_id`` is still in the stream (not trimmed, not lost)."""
         entries = await self._redis.xrange(stream_key(conversation_id), min=entry_id, max=entry_id)

@@ -20,6 +20,7 @@ __all__ = [
     "TurnInFlight",
     "busy_refusal",
     "known_stop",
+    "progress_refusal",
     "remember",
     "stop_keys",
 ]
@@ -51,29 +52,47 @@ class TurnInFlight:
 
 
 def busy_refusal(
-    policy: BusyPolicy, turn: TurnInFlight | None, tool_running: bool, run_id: str | None
+    policy: BusyPolicy,
+    turn: TurnInFlight | None,
+    tool_running: bool,
+    run_id: str | None,
+    events_written: int,
 ) -> ApplicationError | None:
     """Why a message sent now is refused under ``policy``, or None to accept it.
 
     ``reject`` refuses while the agent answers or runs a tool, naming what it
     collided with; ``interrupt`` refuses only while a tool runs (a tool is never
-    cut off half-way); ``enqueue`` refuses nothing."""
+    cut off half-way); ``enqueue`` refuses nothing. ``events_written`` tells
+    the gateway how far the workflow was (see ``progress_refusal``)."""
     if policy is BusyPolicy.ENQUEUE or (turn is None and not tool_running):
         return None
     if policy is BusyPolicy.INTERRUPT and not tool_running:
         return None
     if tool_running:
-        return ApplicationError(
+        return progress_refusal(
             "a tool is running and is never cut off; send the message once it is done",
-            {"busy": "running_tool"},
-            type=ErrorType.AGENT_BUSY if policy is BusyPolicy.REJECT else ErrorType.TOOL_RUNNING,
+            ErrorType.AGENT_BUSY if policy is BusyPolicy.REJECT else ErrorType.TOOL_RUNNING,
+            events_written,
+            busy="running_tool",
         )
     assert turn is not None
-    return ApplicationError(
+    return progress_refusal(
         "the agent is answering; wait for it, or stop it",
-        {"busy": "thinking", "run_id": run_id, "turn_seq": turn.seq},
-        type=ErrorType.AGENT_BUSY,
+        ErrorType.AGENT_BUSY,
+        events_written,
+        busy="thinking",
+        run_id=run_id,
+        turn_seq=turn.seq,
     )
+
+
+def progress_refusal(
+    message: str, error: ErrorType, events_written: int, **details: object
+) -> ApplicationError:
+    """A refusal because the agent has not got that far yet. It names how many
+    events the workflow had written: a log that holds more shows a workflow task
+    whose worker died after writing them, which the retried task will reach."""
+    return ApplicationError(message, {**details, "events_written": events_written}, type=error)
 
 
 def stop_keys(input: StopTurnInput, result: StopTurnResult) -> list[str]:

@@ -219,13 +219,16 @@ class ConversationWorkflow:
             raise ApplicationError(
                 "too many messages are waiting; try again shortly", type=ErrorType.QUEUE_FULL
             )
-        if input.new_run_only and self._state.run_id is not None:
-            raise ApplicationError(
+        state = self._state
+        if input.new_run_only and state.run_id is not None:
+            raise tc.progress_refusal(
                 "the agent is still answering; wait for its run to finish",
-                type=ErrorType.RUN_IN_PROGRESS,
+                ErrorType.RUN_IN_PROGRESS,
+                state.events_written,
+                run_id=state.run_id,
             )
-        policy, run_id = self._busy_policy(input), self._state.run_id
-        refusal = tc.busy_refusal(policy, self._turn, self._tool_running, run_id)
+        policy, run_id, written = self._busy_policy(input), state.run_id, state.events_written
+        refusal = tc.busy_refusal(policy, self._turn, self._tool_running, run_id, written)
         if refusal is not None:
             raise refusal
 

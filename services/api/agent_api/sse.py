@@ -174,17 +174,9 @@ async def _snapshot_frame(
     event = ev.snapshot(state.last_seq, state.payload())
     if position is not None:
         cursor.position = position
-        cursor.last_n = await _last_number(log_, conversation_id, position)
+        cursor.last_n = await log_.last_number(conversation_id, position)
     frame = _sse(data=event.to_json(), id=position, event=event.type, retry=RETRY_MS)
     return frame, state.status is ConversationStatus.ENDED
-
-
-async def _last_number(log_: EventLog, conversation_id: str, position: str) -> int:
-    """The workflow number of the newest numbered entry at or before ``position``."""
-    for entry in await log_.read_back(conversation_id, position, count=200):
-        if entry.n is not None:
-            return entry.n
-    return 0
 
 
 async def open_cursor(
@@ -195,7 +187,7 @@ async def open_cursor(
         if resume_from:
             if not await log_.contains(conversation_id, resume_from):
                 return StreamCursor(None)
-            n = await _last_number(log_, conversation_id, resume_from)
+            n = await log_.last_number(conversation_id, resume_from)
             return StreamCursor(resume_from, n)
         first = await log_.first_key(conversation_id)
     except RedisError:

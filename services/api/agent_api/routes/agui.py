@@ -23,7 +23,7 @@ from agent_api.deps import CurrentTenant, State
 from agent_api.errors import ApiError, error_responses, guarded
 from agent_api.schemas import RunInput
 from agent_api.sse import closed_probe, run_frames, sse_response
-from agent_api.updates import check_message, send_update
+from agent_api.updates import check_message, send_message_update, send_update
 from agent_core.conversation_ids import is_valid_conversation_id
 from agent_core.errors import UnknownGoal
 from agent_core.registry import GOALS, get_goal
@@ -74,8 +74,14 @@ async def run_agent(
         text = _newest_user_text(body)
         check_message(state, text)
         if exists:
-            send = conversations.send(tenant, thread, text, request_id, run_id, new_run_only=True)
-            result = await send_update(state, tenant, thread, send)
+            result = await send_message_update(
+                state,
+                tenant,
+                thread,
+                lambda: conversations.send(
+                    tenant, thread, text, request_id, run_id, new_run_only=True
+                ),
+            )
         else:
             result = await guarded(
                 conversations.start(tenant, thread, goal, text, request_id, run_id)

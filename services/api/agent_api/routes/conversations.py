@@ -39,7 +39,7 @@ from agent_api.schemas import (
     page_of,
 )
 from agent_api.transcript_pages import read_page
-from agent_api.updates import check_message, send_update
+from agent_api.updates import check_message, send_message_update, send_update
 from agent_core.conversation_ids import workflow_id
 from agent_core.errors import UnknownGoal
 from agent_core.mcp_config import server_of
@@ -218,10 +218,14 @@ async def send_message(
     answer. Retry-safe with an ``Idempotency-Key`` or a ``message_id``."""
     check_message(state, body.text)
     request_id = idempotency_key or body.message_id
-    send = state.conversations.send(
-        tenant, conversation_id, body.text, request_id, busy=body.busy_policy
+    result = await send_message_update(
+        state,
+        tenant,
+        conversation_id,
+        lambda: state.conversations.send(
+            tenant, conversation_id, body.text, request_id, busy=body.busy_policy
+        ),
     )
-    result = await send_update(state, tenant, conversation_id, send)
     return Accepted(
         conversation_id=conversation_id,
         seq=result.seq,
