@@ -73,6 +73,7 @@ __all__ = [
     "goal_changed",
     "message_id",
     "publish_quietly",
+    "publish_records_quietly",
     "run_error",
     "run_finished",
     "run_started",
@@ -180,8 +181,16 @@ async def publish_quietly(
 ) -> bool:
     """Write events the workflow's own events make up for (text deltas, voids, tool
     progress): False when the log refused them, which the caller may shrug off."""
+    return await publish_records_quietly(sink, conversation_id, [e.record() for e in events])
+
+
+async def publish_records_quietly(
+    sink: EventSink, conversation_id: str, records: Sequence[EventRecord]
+) -> bool:
+    """``publish_quietly`` for events already serialized (the workflow's, handed
+    to an activity in its input)."""
     try:
-        await sink.publish(conversation_id, [e.record() for e in events])
+        await sink.publish(conversation_id, records)
     except EventLogUnavailable:
         return False
     return True

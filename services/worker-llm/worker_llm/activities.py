@@ -27,19 +27,17 @@ from agent_core import events as ev
 from agent_core.chat_model import ChatModel, ModelReply
 from agent_core.errors import (
     ErrorType,
-    EventLogUnavailable,
     ModelAuthError,
     ModelBadRequest,
     ModelError,
     ModelUnavailable,
 )
-from agent_core.events import EventSink, publish_quietly
+from agent_core.events import EventSink, publish_quietly, publish_records_quietly
 from agent_core.heartbeat import heartbeating
 from agent_core.metrics import LLM_CALLS, LLM_LATENCY, LLM_TOKENS, TURNS
 from agent_core.models import (
     AgentConfig,
     AgentStep,
-    EventRecord,
     PlanTurnInput,
     SummarizeInput,
     TokenUsage,
@@ -152,7 +150,9 @@ class LLMActivities:
         # the workflow's events queued before this call go first; if the log refused
         # them, nothing is streamed (no text may precede them): the workflow sends
         # the answer whole, after them
-        silent = not await self._write_handed(ctx, input.events)
+        silent = bool(input.events) and not await publish_records_quietly(
+            self._sink, ctx.conversation_id, input.events
+        )
         await self._void_earlier_attempts(ctx, attempt)
         can_switch = SWITCH_GOAL_TOOL not in input.withheld_tools
         tools = plan_tools(ctx.goal_id, input.allow_refusal, input.withheld_tools, input.mcp_tools)
@@ -323,16 +323,6 @@ class LLMActivities:
         if isinstance(exc, ModelUnavailable) and activity.info().attempt < ctx.max_attempts:
             raise _retry(str(exc)) from None
         return ErrorType.MODEL_UNAVAILABLE
-
-    async def _write_handed(self, ctx: TurnContext, events: list[EventRecord]) -> bool:
-        """Write the workflow's events queued before this call (best effort: the
-        workflow's next batch repeats them); False when the log refused them."""
-        if events:
-            try:
-                await self._sink.publish(ctx.conversation_id, events)
-            except EventLogUnavailable:
-                return False
-        return True
 
     async def _void_earlier_attempts(self, ctx: TurnContext, attempt: int) -> None:
         """Close and void what earlier attempts of this call streamed (if anything)."""
